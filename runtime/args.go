@@ -1,0 +1,226 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ErrKwargs: a --kwargs argument is malformed or does not parse as its
+// Arg's type.
+var ErrKwargs = errors.New("bad --kwargs")
+
+// ArgValue is what Arg accepts.
+type ArgValue interface {
+	~bool | ~int | ~int64 | ~float64 | ~string
+}
+
+// ParseKwargs finds `--kwargs name=value ...` in args (the words after
+// --kwargs up to the next word starting with "-") and returns them with
+// the remaining arguments.
+func ParseKwargs(args []string) (map[string]string, []string, error) {
+	kw := map[string]string{}
+	rest := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		if a != "--kwargs" && a != "-kwargs" && !strings.HasPrefix(a, "--kwargs=") {
+			rest = append(rest, a)
+			continue
+		}
+		var words []string
+		if v, ok := strings.CutPrefix(a, "--kwargs="); ok {
+			words = append(words, v)
+		}
+		for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			i++
+			words = append(words, args[i])
+		}
+		if len(words) == 0 {
+			return nil, nil, fmt.Errorf("%w: --kwargs needs name=value arguments", ErrKwargs)
+		}
+		for _, w := range words {
+			name, val, ok := strings.Cut(w, "=")
+			if !ok || name == "" {
+				return nil, nil, fmt.Errorf("%w: %q is not name=value", ErrKwargs, w)
+			}
+			kw[name] = val
+		}
+	}
+	return kw, rest, nil
+}
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "t", "true", "y", "yes", "on":
+		return true, nil
+	case "0", "f", "false", "n", "no", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not a bool (yes/y/true/t/1 or no/n/false/f/0)", s)
+}
+
+// parseArg converts the text of a kwarg to T.
+func parseArg[T ArgValue](s string) (T, error) {
+	var zero T
+	rv := reflect.ValueOf(&zero).Elem()
+	switch rv.Kind() {
+	case reflect.Bool:
+		b, err := parseBool(s)
+		if err != nil {
+			return zero, err
+		}
+		rv.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 0, 64)
+		if err != nil {
+			// 1e3 and 5.0 are integers as users type them.
+			f, ferr := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			if ferr != nil || f != float64(int64(f)) {
+				return zero, fmt.Errorf("%q is not an integer", s)
+			}
+			n = int64(f)
+		}
+		if rv.OverflowInt(n) {
+			return zero, fmt.Errorf("%q overflows %s", s, rv.Type())
+		}
+		rv.SetInt(n)
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return zero, fmt.Errorf("%q is not a number", s)
+		}
+		rv.SetFloat(f)
+	case reflect.String:
+		rv.SetString(s)
+	}
+	return zero, nil
+}
+
+func argScalar[T ArgValue](v T) scalar {
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Bool:
+		return boolScalar(rv.Bool())
+	case reflect.Int, reflect.Int64:
+		return scalar{kind: TypeInt, i: rv.Int()}
+	case reflect.Float64:
+		return scalar{kind: TypeFloat, f: rv.Float()}
+	}
+	return scalar{kind: TypeStr, s: rv.String()}
+}
+
+func typeName[T ArgValue]() string {
+	var zero T
+	switch reflect.ValueOf(zero).Kind() {
+	case reflect.Bool:
+		return "bool"
+	case reflect.Int, reflect.Int64:
+		return "integer"
+	case reflect.Float64:
+		return "float"
+	}
+	return "string"
+}
+
+// Arg returns the value of hyper-parameter name: the --kwargs value cast to
+// def's type, else def; in replay, the value the run recorded. The value is
+// logged. A kwarg that does not parse stops the program with exit code 2
+// before anything is recorded.
+func Arg[T ArgValue](r *Run, name string, def T) T {
+	v := def
+	if r.replay != nil {
+		if raw, ok := r.replay.args[name]; ok {
+			hv, err := decodeRecorded[T](raw)
+			if err != nil {
+				r.fatal(fmt.Errorf("replay: recorded value of arg %q: %w", name, err))
+			}
+			v = hv
+		} else if s, ok := r.replay.kwargs[name]; ok {
+			if pv, err := parseArg[T](s); err == nil {
+				v = pv
+			}
+		}
+		if r.replay.names[name] {
+			r.log(name, argScalar(v), flagArg)
+		}
+		return v
+	}
+	r.w.mu.Lock()
+	s, ok := r.kwargs[name]
+	if ok {
+		r.kwUsed[name] = true
+	}
+	r.w.mu.Unlock()
+	if ok {
+		pv, err := parseArg[T](s)
+		if err != nil {
+			fmt.Fprintf(r.stderr, "flor: --kwargs %s=%s: %v; arg %q expects a %s like its default %v\n",
+				name, s, err, name, typeName[T](), def)
+			os.Exit(2)
+		}
+		v = pv
+	}
+	r.logArg(name, argScalar(v))
+	return v
+}
+
+// logArg records an arg; before the run starts it is buffered, so a later
+// bad kwarg leaves nothing behind.
+func (r *Run) logArg(name string, v scalar) {
+	w := r.w
+	w.mu.Lock()
+	if r.committed {
+		w.mu.Unlock()
+		return
+	}
+	b := append(w.buf, `{"k":"log","c":0,"n":`...)
+	b = appendJSONString(b, name)
+	b = append(b, `,"t":"`...)
+	b = append(b, v.kind...)
+	b = append(b, `","v":`...)
+	b = v.appendJSON(b)
+	w.buf = append(b, flagArg+"}\n"...)
+	var line []byte
+	if r.echo.Load() {
+		line = []byte(name + ": " + v.String() + "\n")
+	}
+	w.mu.Unlock()
+	if line != nil {
+		r.printEcho(line)
+	}
+}
+
+func decodeRecorded[T ArgValue](raw json.RawMessage) (T, error) {
+	var v T
+	if err := json.Unmarshal(raw, &v); err == nil {
+		return v, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return parseArg[T](s) // "NaN" and friends
+	}
+	return v, fmt.Errorf("%s does not fit a %s", raw, typeName[T]())
+}
+
+// unusedKwargs lists the kwargs no Arg read.
+func (r *Run) unusedKwargs() []string {
+	r.w.mu.Lock()
+	defer r.w.mu.Unlock()
+	var out []string
+	for k, v := range r.kwargs {
+		if !r.kwUsed[k] {
+			out = append(out, k+"="+v)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,192 @@
+package runtime
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Value types as written in the t field of a log record.
+const (
+	TypeInt   = "int"
+	TypeFloat = "float"
+	TypeBool  = "bool"
+	TypeStr   = "str"
+	TypeJSON  = "json"
+)
+
+// appendJSONString appends s as a JSON string literal.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"':
+				b = append(b, '\\', '"')
+			case '\\':
+				b = append(b, '\\', '\\')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigit[c>>4], hexDigit[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			// Invalid UTF-8: replace, as encoding/json does.
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigit[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+const hexDigit = "0123456789abcdef"
+
+// appendFloat appends f as a JSON number, or as a string for the values
+// JSON cannot hold.
+func appendFloat(b []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(b, `"NaN"`...)
+	case math.IsInf(f, 1):
+		return append(b, `"+Inf"`...)
+	case math.IsInf(f, -1):
+		return append(b, `"-Inf"`...)
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, 64)
+}
+
+// scalar is a loggable value in a form that needs no allocation to hold.
+type scalar struct {
+	kind string // TypeInt, TypeFloat, TypeBool, TypeStr, TypeJSON; "" = none
+	i    int64
+	f    float64
+	s    string // string value, or the JSON text for TypeJSON
+}
+
+func (s scalar) appendJSON(b []byte) []byte {
+	switch s.kind {
+	case TypeInt:
+		return strconv.AppendInt(b, s.i, 10)
+	case TypeFloat:
+		return appendFloat(b, s.f)
+	case TypeBool:
+		return strconv.AppendBool(b, s.i != 0)
+	case TypeStr:
+		return appendJSONString(b, s.s)
+	case TypeJSON:
+		return append(b, s.s...)
+	}
+	return append(b, "null"...)
+}
+
+// String formats the value for the echo line.
+func (s scalar) String() string {
+	switch s.kind {
+	case TypeInt:
+		return strconv.FormatInt(s.i, 10)
+	case TypeFloat:
+		return strconv.FormatFloat(s.f, 'g', -1, 64)
+	case TypeBool:
+		return strconv.FormatBool(s.i != 0)
+	case TypeStr, TypeJSON:
+		return s.s
+	}
+	return ""
+}
+
+// scalarOf classifies a value of a type the fast paths do not cover.
+// Numbers of every width become int or float; anything else is marshalled
+// to JSON, or kept as its fmt string form when JSON fails.
+func scalarOf(v any) scalar {
+	switch x := v.(type) {
+	case nil:
+		return scalar{kind: TypeJSON, s: "null"}
+	case float64:
+		return scalar{kind: TypeFloat, f: x}
+	case float32:
+		return scalar{kind: TypeFloat, f: float64(x)}
+	case int:
+		return scalar{kind: TypeInt, i: int64(x)}
+	case int8:
+		return scalar{kind: TypeInt, i: int64(x)}
+	case int16:
+		return scalar{kind: TypeInt, i: int64(x)}
+	case int32:
+		return scalar{kind: TypeInt, i: int64(x)}
+	case int64:
+		return scalar{kind: TypeInt, i: x}
+	case uint:
+		return uintScalar(uint64(x))
+	case uint8:
+		return scalar{kind: TypeInt, i: int64(x)}
+	case uint16:
+		return scalar{kind: TypeInt, i: int64(x)}
+	case uint32:
+		return scalar{kind: TypeInt, i: int64(x)}
+	case uint64:
+		return uintScalar(x)
+	case bool:
+		return boolScalar(x)
+	case string:
+		return scalar{kind: TypeStr, s: x}
+	case error:
+		return scalar{kind: TypeStr, s: x.Error()}
+	case fmt.Stringer:
+		return scalar{kind: TypeStr, s: x.String()}
+	}
+	js, err := json.Marshal(v)
+	if err != nil {
+		return scalar{kind: TypeStr, s: fmt.Sprint(v)}
+	}
+	return scalar{kind: TypeJSON, s: string(js)}
+}
+
+func uintScalar(u uint64) scalar {
+	if u > math.MaxInt64 {
+		return scalar{kind: TypeFloat, f: float64(u)}
+	}
+	return scalar{kind: TypeInt, i: int64(u)}
+}
+
+func boolScalar(b bool) scalar {
+	if b {
+		return scalar{kind: TypeBool, i: 1}
+	}
+	return scalar{kind: TypeBool}
+}
+
+// isLoopValue reports whether a loop element is a scalar worth recording as
+// the context's value (FlorDB records numbers, strings and bools only).
+func (s scalar) isLoopValue() bool {
+	return s.kind == TypeInt || s.kind == TypeFloat || s.kind == TypeBool || s.kind == TypeStr
+}

@@ -1,0 +1,150 @@
+package runtime
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"runtime/debug"
+	"strings"
+)
+
+// resolveIdentity finds the program's package directory, its git
+// repository and the flor directory.
+func (r *Run) resolveIdentity(opt Options) error {
+	dir := opt.Dir
+	if dir == "" {
+		dir = mainPackageDir()
+	}
+	root, err := repoRoot(dir)
+	if err != nil {
+		return err
+	}
+	r.Root = root
+	r.ProjID = filepath.Base(root)
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		rel = "."
+	}
+	r.Filename = filepath.ToSlash(rel)
+	r.Home = opt.Env("FLOR_HOME")
+	if r.Home == "" {
+		r.Home = filepath.Join(root, ".flor")
+		excludeHome(root)
+	}
+	if abs, err := filepath.Abs(r.Home); err == nil {
+		r.Home = abs
+	}
+	return nil
+}
+
+// mainPackageDir is the directory of the program's main package: from the
+// source path of a function of package main on the stack, else from the
+// build information and the module's go.mod, else the working directory.
+func mainPackageDir() string {
+	pcs := make([]uintptr, 64)
+	n := goruntime.Callers(1, pcs)
+	frames := goruntime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		if strings.HasPrefix(f.Function, "main.") && filepath.IsAbs(f.File) {
+			if _, err := os.Stat(f.File); err == nil {
+				return filepath.Dir(f.File)
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Path != "" {
+		if sub, ok := strings.CutPrefix(bi.Path, bi.Main.Path); ok {
+			if mod := findModuleDir(cwd, bi.Main.Path); mod != "" {
+				d := filepath.Join(mod, filepath.FromSlash(strings.TrimPrefix(sub, "/")))
+				if st, err := os.Stat(d); err == nil && st.IsDir() {
+					return d
+				}
+			}
+		}
+	}
+	return cwd
+}
+
+// findModuleDir walks up from dir to the go.mod declaring module path.
+func findModuleDir(dir, path string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if modulePath(filepath.Join(d, "go.mod")) == path {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
+func modulePath(gomod string) string {
+	f, err := os.Open(gomod)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "module"); ok {
+			return strings.Trim(strings.TrimSpace(rest), `"`)
+		}
+	}
+	return ""
+}
+
+// repoRoot walks up from dir to the directory holding .git.
+func repoRoot(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("flor: %w", err)
+	}
+	if p, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = p
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("flor: %s is %w: flor keeps each run's code as a git snapshot; run `git init` there first", abs, ErrNotGit)
+		}
+	}
+}
+
+// excludeHome keeps .flor out of git through .git/info/exclude, which,
+// unlike .gitignore, is not part of the user's tree.
+func excludeHome(root string) {
+	gitDir := filepath.Join(root, ".git")
+	if st, err := os.Stat(gitDir); err != nil || !st.IsDir() {
+		return // a worktree or submodule: .git is a file; leave it be
+	}
+	path := filepath.Join(gitDir, "info", "exclude")
+	data, _ := os.ReadFile(path)
+	for _, line := range strings.Split(string(data), "\n") {
+		if l := strings.TrimSpace(line); l == "/.flor/" || l == ".flor/" || l == "/.flor" || l == ".flor" {
+			return
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	prefix := ""
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		prefix = "\n"
+	}
+	fmt.Fprintf(f, "%s/.flor/\n", prefix)
+}

@@ -1,0 +1,207 @@
+package runtime
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// ErrReplay: the replay plan or the recorded run cannot be used.
+var ErrReplay = errors.New("replay")
+
+// Replay modes (Plan.Mode).
+const (
+	// ModePrefix runs the code before the main loop only.
+	ModePrefix = "prefix"
+	// ModeLoop runs the main loop's iterations [Start, Stop).
+	ModeLoop = "loop"
+	// ModeSuffix skips the main loop, restoring its last state, and runs
+	// the code after it.
+	ModeSuffix = "suffix"
+)
+
+// Plan tells a replayed program what to do; the planner writes it as JSON
+// and names it in FLOR_REPLAY.
+type Plan struct {
+	ID       string   `json:"id"`
+	Home     string   `json:"home"`
+	ProjID   string   `json:"projid"`
+	Tstamp   string   `json:"tstamp"`
+	Filename string   `json:"filename"`
+	Snapshot string   `json:"snapshot"`
+	Record   string   `json:"record"`  // the original run file
+	Out      string   `json:"out"`     // where this worker writes
+	Names    []string `json:"names"`   // the only names written
+	Execute  []string `json:"execute"` // block ids that must run
+	Start    int64    `json:"start"`
+	Stop     int64    `json:"stop"` // -1 = to the end
+	Mode     string   `json:"mode"`
+	Suffix   bool     `json:"suffix"` // run the code after the main loop
+	Worker   int      `json:"worker"`
+}
+
+// ckptRecord is a ckpt line of a run file.
+type ckptRecord struct {
+	E    int64             `json:"e"`
+	B    string            `json:"b"`
+	O    int               `json:"o"`
+	Objs map[string]string `json:"objs"`
+	X    []string          `json:"x"`
+}
+
+type ckptKey struct {
+	e int64
+	b string
+	o int
+}
+
+type replayState struct {
+	plan    Plan
+	names   map[string]bool
+	execute map[string]bool
+	args    map[string]json.RawMessage
+	kwargs  map[string]string
+	ckpts   map[ckptKey]ckptRecord
+	last    int64 // last main-loop iteration with a captured end state
+}
+
+// loadReplay reads the plan and the run it replays.
+func loadReplay(path string) (*replayState, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("flor: %w: reading plan: %w", ErrReplay, err)
+	}
+	var p Plan
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, fmt.Errorf("flor: %w: plan %s: %w", ErrReplay, path, err)
+	}
+	switch p.Mode {
+	case ModePrefix, ModeLoop, ModeSuffix:
+	default:
+		return nil, fmt.Errorf("flor: %w: plan %s: unknown mode %q", ErrReplay, path, p.Mode)
+	}
+	if p.Home == "" || p.Record == "" || p.Out == "" {
+		return nil, fmt.Errorf("flor: %w: plan %s needs home, record and out", ErrReplay, path)
+	}
+	rs := &replayState{plan: p, names: map[string]bool{}, execute: map[string]bool{},
+		args: map[string]json.RawMessage{}, ckpts: map[ckptKey]ckptRecord{}, last: -1}
+	for _, n := range p.Names {
+		rs.names[n] = true
+	}
+	for _, b := range p.Execute {
+		rs.execute[b] = true
+	}
+	if err := rs.readRecord(p.Record); err != nil {
+		return nil, err
+	}
+	return rs, nil
+}
+
+// readRecord collects the recorded args and checkpoints of the run.
+func (rs *replayState) readRecord(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("flor: %w: %w", ErrReplay, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		switch {
+		case bytes.HasPrefix(line, []byte(`{"k":"log"`)) && bytes.Contains(line, []byte(`"arg":true`)):
+			var l struct {
+				C int64           `json:"c"`
+				N string          `json:"n"`
+				V json.RawMessage `json:"v"`
+			}
+			if json.Unmarshal(line, &l) == nil && l.C == 0 {
+				rs.args[l.N] = l.V
+			}
+		case bytes.HasPrefix(line, []byte(`{"k":"ckpt"`)):
+			var c ckptRecord
+			if json.Unmarshal(line, &c) == nil {
+				rs.ckpts[ckptKey{c.E, c.B, c.O}] = c
+				if c.B == "" && c.E > rs.last {
+					rs.last = c.E
+				}
+			}
+		case bytes.HasPrefix(line, []byte(`{"k":"run"`)):
+			var h headerJSON
+			if json.Unmarshal(line, &h) == nil {
+				rs.kwargs = h.Kwargs
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("flor: %w: reading %s: %w", ErrReplay, path, err)
+	}
+	return nil
+}
+
+func (rs *replayState) openOut() (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(rs.plan.Out), 0o755); err != nil {
+		return nil, fmt.Errorf("flor: %w: %w", ErrReplay, err)
+	}
+	f, err := os.OpenFile(rs.plan.Out, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("flor: %w: %w", ErrReplay, err)
+	}
+	return f, nil
+}
+
+// skippable reports whether block id (occurrence occ of main iteration e)
+// may be skipped, and the capture to restore: it must hold no new
+// statement, and the run must have captured every registered object and
+// as many extras as the block passes.
+func (rs *replayState) skippable(e int64, id string, occ, extras int, registered []string) (ckptRecord, bool) {
+	if rs.execute[id] || e < 0 {
+		return ckptRecord{}, false
+	}
+	c, ok := rs.ckpts[ckptKey{e, id, occ}]
+	if !ok || len(c.X) != extras {
+		return ckptRecord{}, false
+	}
+	for _, n := range registered {
+		if _, ok := c.Objs[n]; !ok {
+			return ckptRecord{}, false
+		}
+	}
+	return c, true
+}
+
+// restoreIteration restores the state captured at the end of main-loop
+// iteration e.
+func (r *Run) restoreIteration(e int64) {
+	c, ok := r.replay.ckpts[ckptKey{e, "", 0}]
+	if !ok {
+		r.fatal(fmt.Errorf("replay: the run has no checkpoint at the end of iteration %d: %w", e, ErrCheckpoint))
+	}
+	r.restore(c, nil)
+}
+
+// restoreLast restores the state after the main loop's last iteration.
+func (r *Run) restoreLast() {
+	if r.replay.last < 0 {
+		if len(r.registeredNames()) == 0 {
+			return
+		}
+		r.fatal(fmt.Errorf("replay: the run has no checkpoint of its main loop: %w", ErrCheckpoint))
+	}
+	r.restoreIteration(r.replay.last)
+}
+
+// Executed reports whether a block id runs in replay (for tests and tools).
+func (rs *replayState) Executed() []string {
+	ids := make([]string, 0, len(rs.execute))
+	for id := range rs.execute {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}

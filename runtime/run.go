@@ -1,0 +1,485 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Errors that callers branch on.
+var (
+	// ErrNotGit: the program's directory is not inside a git repository.
+	ErrNotGit = errors.New("not in a git repository")
+	// ErrCommitted: a flor call came after Commit ended the run.
+	ErrCommitted = errors.New("run already committed")
+)
+
+// processStart approximates the process's start: package initialisation
+// runs before main.
+var processStart = time.Now()
+
+// Run is one recorded (or replayed) execution of a program. Its methods are
+// safe for concurrent use.
+type Run struct {
+	// Identity, fixed once started.
+	ProjID   string // base name of the repository's top directory
+	Tstamp   string // RFC 3339, microseconds, UTC; unique per project
+	Filename string // main package directory relative to the repository root
+	Root     string // repository top directory
+	Home     string // flor directory
+	Snapshot string // commit on flor.shadow holding the code of this run
+	File     string // the run file
+
+	kwargs   map[string]string
+	kwUsed   map[string]bool
+	stdout   io.Writer
+	stderr   io.Writer
+	echo     atomic.Bool
+	replay   *replayState
+	started  atomic.Bool
+	startMu  sync.Mutex
+	startErr error
+
+	w *recordWriter // owns mu, guarding everything below
+
+	nextCtx    int64
+	stack      []*frame
+	main       *frame // the main loop while it runs
+	mainSeen   bool
+	mainEnded  time.Time
+	blocks     []*blockState
+	ckpts      []*registration
+	ckptNames  map[string]bool
+	committed  bool
+	nameCache  map[string]string
+	lastName   string // one-entry cache in front of nameCache
+	lastQuoted string
+
+	ckq      chan captureJob
+	ckdone   chan struct{}
+	ckOnce   sync.Once
+	ckWarned bool
+	written  sync.Map // blob hashes this process stored
+
+	progress *progress
+}
+
+// Options configure a Run made by New.
+type Options struct {
+	Args   []string  // command-line arguments after the program name (for --kwargs)
+	Dir    string    // directory the program's code is in ("" = find it)
+	Stdout io.Writer // echo destination (default os.Stdout)
+	Stderr io.Writer // warnings and progress (default os.Stderr)
+	Env    func(string) string
+}
+
+// New makes a run. Nothing is written until the first call other than Arg.
+func New(opt Options) (*Run, error) {
+	if opt.Stdout == nil {
+		opt.Stdout = os.Stdout
+	}
+	if opt.Stderr == nil {
+		opt.Stderr = os.Stderr
+	}
+	if opt.Env == nil {
+		opt.Env = os.Getenv
+	}
+	kw, _, err := ParseKwargs(opt.Args)
+	if err != nil {
+		return nil, err
+	}
+	r := &Run{
+		kwargs:    kw,
+		kwUsed:    map[string]bool{},
+		stdout:    opt.Stdout,
+		stderr:    opt.Stderr,
+		w:         newRecordWriter(),
+		ckptNames: map[string]bool{},
+		nameCache: map[string]string{},
+	}
+	r.echo.Store(envBool(opt.Env("FLOR_ECHO"), true))
+	if p := opt.Env("FLOR_REPLAY"); p != "" {
+		rs, err := loadReplay(p)
+		if err != nil {
+			return nil, err
+		}
+		r.replay = rs
+		r.ProjID, r.Tstamp, r.Filename, r.Home = rs.plan.ProjID, rs.plan.Tstamp, rs.plan.Filename, rs.plan.Home
+		if !envBool(opt.Env("FLOR_REPLAY_ECHO"), false) {
+			r.echo.Store(false)
+		}
+	} else {
+		if err := r.resolveIdentity(opt); err != nil {
+			return nil, err
+		}
+	}
+	if envBool(opt.Env("FLOR_PROGRESS"), true) {
+		r.progress = newProgress(opt.Stderr)
+	}
+	return r, nil
+}
+
+func envBool(v string, def bool) bool {
+	if v == "" {
+		return def
+	}
+	b, err := parseBool(v)
+	if err != nil {
+		return def
+	}
+	return b
+}
+
+// SetEcho turns the echo of logged values on standard output on or off.
+// Records are written either way.
+func (r *Run) SetEcho(on bool) { r.echo.Store(on) }
+
+// ensureStarted creates the run file and snapshots the code on the first
+// call that is not an Arg, so that a bad --kwargs value stops the program
+// before anything is recorded.
+func (r *Run) ensureStarted() error {
+	if r.started.Load() {
+		return r.startErr
+	}
+	r.startMu.Lock()
+	defer r.startMu.Unlock()
+	if r.started.Load() {
+		return r.startErr
+	}
+	r.startErr = r.start()
+	r.started.Store(true)
+	return r.startErr
+}
+
+func (r *Run) start() error {
+	var f *os.File
+	var err error
+	if r.replay != nil {
+		f, err = r.replay.openOut()
+		if err != nil {
+			return err
+		}
+		r.File = f.Name()
+	} else {
+		if err := os.MkdirAll(filepath.Join(r.Home, "runs"), 0o755); err != nil {
+			return fmt.Errorf("flor: creating %s: %w", r.Home, err)
+		}
+		f, err = r.createRunFile(time.Now())
+		if err != nil {
+			return err
+		}
+		if snap, err := snapshot(r.Root, r.Home, r.Tstamp); err != nil {
+			r.warn(fmt.Sprintf("code snapshot failed, this run cannot be replayed: %v", err))
+		} else {
+			r.Snapshot = snap
+		}
+	}
+	hdr := r.headerRecord()
+	r.w.mu.Lock()
+	// Records buffered before the start (Arg values) follow the header.
+	r.w.buf = append(append(hdr, '\n'), r.w.buf...)
+	r.w.mu.Unlock()
+	r.w.start(f, r.tick)
+	return nil
+}
+
+// createRunFile picks the run's timestamp: the start time at microsecond
+// precision, moved on while another run of the project holds the name.
+func (r *Run) createRunFile(t time.Time) (*os.File, error) {
+	t = t.UTC().Truncate(time.Microsecond)
+	for range 1000 {
+		name := filepath.Join(r.Home, "runs", t.Format("20060102T150405.000000Z")+".jsonl")
+		f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err == nil {
+			r.Tstamp = t.Format("2006-01-02T15:04:05.000000Z07:00")
+			r.File = name
+			return f, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("flor: creating run file: %w", err)
+		}
+		t = t.Add(time.Microsecond)
+	}
+	return nil, fmt.Errorf("flor: no free run file name in %s", filepath.Join(r.Home, "runs"))
+}
+
+type headerJSON struct {
+	K        string            `json:"k"`
+	V        int               `json:"v"`
+	ProjID   string            `json:"projid"`
+	Tstamp   string            `json:"tstamp"`
+	Filename string            `json:"filename"`
+	Snapshot string            `json:"snapshot"`
+	Kwargs   map[string]string `json:"kwargs"`
+	PID      int               `json:"pid"`
+	Host     string            `json:"host"`
+	Argv     []string          `json:"argv"`
+	Go       string            `json:"go"`
+	Replay   *replayHeader     `json:"replay,omitempty"`
+}
+
+type replayHeader struct {
+	ID      string   `json:"id"`
+	Names   []string `json:"names"`
+	Worker  int      `json:"worker"`
+	Start   int64    `json:"start"`
+	Stop    int64    `json:"stop"`
+	Mode    string   `json:"mode"`
+	Version string   `json:"version,omitempty"`
+}
+
+func (r *Run) headerRecord() []byte {
+	host, _ := os.Hostname()
+	h := headerJSON{K: "run", V: 1, ProjID: r.ProjID, Tstamp: r.Tstamp, Filename: r.Filename,
+		Snapshot: r.Snapshot, Kwargs: r.kwargs, PID: os.Getpid(), Host: host, Argv: os.Args,
+		Go: goruntime.Version()}
+	if h.Kwargs == nil {
+		h.Kwargs = map[string]string{}
+	}
+	if r.replay != nil {
+		p := r.replay.plan
+		h.Snapshot = p.Snapshot
+		h.Replay = &replayHeader{ID: p.ID, Names: p.Names, Worker: p.Worker, Start: p.Start, Stop: p.Stop, Mode: p.Mode}
+	}
+	b, _ := json.Marshal(h)
+	return b
+}
+
+// warn tells the user and records the warning.
+func (r *Run) warn(msg string) {
+	fmt.Fprintf(r.stderr, "flor: warning: %s\n", msg)
+	r.w.mu.Lock()
+	r.w.buf = append(r.w.buf, `{"k":"warn","msg":`...)
+	r.w.buf = appendJSONString(r.w.buf, msg)
+	r.w.buf = append(r.w.buf, "}\n"...)
+	r.w.mu.Unlock()
+}
+
+// fatal reports an error the program cannot go on from and exits.
+func (r *Run) fatal(err error) {
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "flor:") {
+		msg = "flor: " + msg
+	}
+	fmt.Fprintln(r.stderr, msg)
+	if r.started.Load() && r.startErr == nil {
+		_ = r.w.close()
+	}
+	os.Exit(1)
+}
+
+// quotedName returns name as a JSON string literal, cached: names repeat.
+// Called with mu held.
+func (r *Run) quotedNameLocked(name string) string {
+	if r.lastName == name {
+		return r.lastQuoted
+	}
+	q, ok := r.nameCache[name]
+	if !ok {
+		q = string(appendJSONString(nil, name))
+		if len(r.nameCache) < 4096 {
+			r.nameCache[name] = q
+		}
+	}
+	r.lastName, r.lastQuoted = name, q
+	return q
+}
+
+// Log records a value under the current loop context and echoes it.
+func (r *Run) Log(name string, v scalar) {
+	r.log(name, v, "")
+}
+
+// logRecord kinds of flag appended to a log record.
+const (
+	flagArg      = `,"arg":true`
+	flagInternal = `,"int":true`
+)
+
+func (r *Run) log(name string, v scalar, flag string) {
+	if r.replay != nil && !r.replay.names[name] {
+		return
+	}
+	if err := r.ensureStarted(); err != nil {
+		r.fatal(err)
+	}
+	w := r.w
+	w.mu.Lock()
+	if r.committed {
+		w.mu.Unlock()
+		r.afterCommit(name)
+		return
+	}
+	ctx := r.ctxLocked()
+	b := append(w.buf, `{"k":"log","c":`...)
+	b = strconv.AppendInt(b, ctx, 10)
+	b = append(b, `,"n":`...)
+	b = append(b, r.quotedNameLocked(name)...)
+	b = append(b, `,"t":"`...)
+	b = append(b, v.kind...)
+	b = append(b, `","v":`...)
+	b = v.appendJSON(b)
+	b = append(b, flag...)
+	w.buf = append(b, "}\n"...)
+	w.maybeKickLocked()
+	var line []byte
+	if flag != flagInternal && r.echo.Load() {
+		line = r.echoLineLocked(name, v)
+	}
+	w.mu.Unlock()
+	if line != nil {
+		r.printEcho(line)
+	}
+}
+
+var afterCommitWarned atomic.Bool
+
+func (r *Run) afterCommit(name string) {
+	if afterCommitWarned.CompareAndSwap(false, true) {
+		fmt.Fprintf(r.stderr, "flor: warning: %q logged after Commit is not recorded: %v\n", name, ErrCommitted)
+	}
+}
+
+// echoLineLocked formats "epoch: 1, step: 500, loss: 0.51".
+func (r *Run) echoLineLocked(name string, v scalar) []byte {
+	var b []byte
+	for _, f := range r.stack {
+		b = append(b, f.name...)
+		b = append(b, ": "...)
+		if f.kind == frameIteration && f.val.kind != "" {
+			b = append(b, f.val.String()...)
+		} else {
+			b = strconv.AppendInt(b, f.iter, 10)
+		}
+		b = append(b, ", "...)
+	}
+	b = append(b, name...)
+	b = append(b, ": "...)
+	b = append(b, v.String()...)
+	return append(b, '\n')
+}
+
+func (r *Run) printEcho(line []byte) {
+	if r.progress != nil {
+		r.progress.print(r.stdout, line)
+		return
+	}
+	_, _ = r.stdout.Write(line)
+}
+
+// ctxLocked returns the id of the innermost context, writing the context
+// records not yet written (parents first). Called with mu held.
+func (r *Run) ctxLocked() int64 {
+	var parent int64
+	for _, f := range r.stack {
+		if f.ctx == 0 {
+			r.nextCtx++
+			f.ctx = r.nextCtx
+			b := append(r.w.buf, `{"k":"ctx","c":`...)
+			b = strconv.AppendInt(b, f.ctx, 10)
+			b = append(b, `,"p":`...)
+			b = strconv.AppendInt(b, parent, 10)
+			b = append(b, `,"n":`...)
+			b = append(b, f.qname...)
+			b = append(b, `,"i":`...)
+			b = strconv.AppendInt(b, f.iter, 10)
+			if f.val.isLoopValue() {
+				b = append(b, `,"v":`...)
+				b = f.val.appendJSON(b)
+			}
+			r.w.buf = append(b, "}\n"...)
+		}
+		parent = f.ctx
+	}
+	return parent
+}
+
+// tick runs every flush interval on the writer's goroutine.
+func (r *Run) tick() {}
+
+// Commit ends the run: records the time after the main loop, reports
+// kwargs no Arg read, waits for checkpoints to be stored, and syncs the
+// run file. Calling it again does nothing.
+func (r *Run) Commit() error {
+	return r.commit("finished")
+}
+
+func (r *Run) commit(status string) error {
+	if err := r.ensureStarted(); err != nil {
+		return err
+	}
+	r.w.mu.Lock()
+	if r.committed {
+		r.w.mu.Unlock()
+		return nil
+	}
+	mainEnded := r.mainEnded
+	r.w.mu.Unlock()
+	if r.replay == nil {
+		if !mainEnded.IsZero() {
+			r.log("delta::suffix", scalar{kind: TypeFloat, f: time.Since(mainEnded).Seconds()}, flagInternal)
+		}
+		if unused := r.unusedKwargs(); len(unused) > 0 {
+			r.warn(fmt.Sprintf("--kwargs %s: no flor.Arg reads %s", strings.Join(unused, " "), plural(len(unused), "this name", "these names")))
+		}
+	}
+	r.drainCheckpoints()
+	if r.progress != nil {
+		r.progress.finish()
+	}
+	r.w.mu.Lock()
+	r.committed = true
+	r.w.buf = append(r.w.buf, `{"k":"end","status":`...)
+	r.w.buf = appendJSONString(r.w.buf, status)
+	r.w.buf = append(r.w.buf, `,"t":`...)
+	r.w.buf = appendJSONString(r.w.buf, time.Now().UTC().Format(time.RFC3339Nano))
+	r.w.buf = append(r.w.buf, "}\n"...)
+	r.w.mu.Unlock()
+	return r.w.close()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// Panicking reports whether the calling goroutine is running deferred calls
+// because of a panic: a deferred Commit then marks the run failed.
+func Panicking() bool {
+	pcs := make([]uintptr, 64)
+	n := goruntime.Callers(2, pcs)
+	frames := goruntime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		if f.Function == "runtime.gopanic" {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
+}
+
+// CommitFailed ends the run with status failed (a deferred Commit during a
+// panic).
+func (r *Run) CommitFailed() error { return r.commit("failed") }
+
+// exitNow ends a replay worker early: flush, sync, exit 0.
+func (r *Run) exitNow() {
+	if err := r.commit("finished"); err != nil {
+		fmt.Fprintf(r.stderr, "flor: %v\n", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}

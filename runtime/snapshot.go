@@ -1,0 +1,311 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-billy/v5/osfs"
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
+	"github.com/go-git/go-git/v5/plumbing/format/index"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage"
+)
+
+// ShadowBranch holds one commit per distinct working tree a run started
+// from; the user's branches, HEAD, index and files are never touched.
+const ShadowBranch = "flor.shadow"
+
+// ErrSnapshot: the working tree could not be stored in git.
+var ErrSnapshot = errors.New("snapshot")
+
+// snapshot stores the working tree (tracked files, and untracked files
+// that are not ignored) as a commit on flor.shadow and returns its hash.
+// A run whose tree equals the branch tip's shares that commit.
+func snapshot(root, home, tstamp string) (string, error) {
+	repo, err := git.PlainOpenWithOptions(root, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
+	if err != nil {
+		return "", fmt.Errorf("%w: opening %s: %w", ErrSnapshot, root, err)
+	}
+	tree, err := buildTree(repo, root, home)
+	if err != nil {
+		return "", err
+	}
+	unlock, err := lockShadow(root)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	name := plumbing.NewBranchReferenceName(ShadowBranch)
+	for range 20 {
+		old, err := repo.Storer.Reference(name)
+		if err != nil && !errors.Is(err, plumbing.ErrReferenceNotFound) {
+			return "", fmt.Errorf("%w: reading %s: %w", ErrSnapshot, name, err)
+		}
+		var parents []plumbing.Hash
+		if old != nil {
+			if c, err := object.GetCommit(repo.Storer, old.Hash()); err == nil {
+				if c.TreeHash == tree {
+					return c.Hash.String(), nil
+				}
+				parents = []plumbing.Hash{c.Hash}
+			}
+		}
+		sig := object.Signature{Name: "flor", Email: "flor@localhost", When: time.Now()}
+		c := &object.Commit{Author: sig, Committer: sig, Message: "FLOR::Auto-commit::" + tstamp,
+			TreeHash: tree, ParentHashes: parents}
+		obj := repo.Storer.NewEncodedObject()
+		if err := c.Encode(obj); err != nil {
+			return "", fmt.Errorf("%w: %w", ErrSnapshot, err)
+		}
+		h, err := repo.Storer.SetEncodedObject(obj)
+		if err != nil {
+			return "", fmt.Errorf("%w: storing commit: %w", ErrSnapshot, err)
+		}
+		err = repo.Storer.CheckAndSetReference(plumbing.NewHashReference(name, h), old)
+		if errors.Is(err, storage.ErrReferenceHasChanged) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("%w: updating %s: %w", ErrSnapshot, name, err)
+		}
+		return h.String(), nil
+	}
+	return "", fmt.Errorf("%w: %s keeps changing", ErrSnapshot, name)
+}
+
+// lockShadow serialises updates of the shadow branch between processes;
+// go-git's compare-and-set does not cover creating the branch.
+func lockShadow(root string) (func(), error) {
+	path := filepath.Join(root, ".git", "flor-shadow.lock")
+	if st, err := os.Stat(filepath.Join(root, ".git")); err != nil || !st.IsDir() {
+		return func() {}, nil
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			f.Close()
+			return func() { os.Remove(path) }, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+		}
+		if st, err := os.Stat(path); err == nil && time.Since(st.ModTime()) > 30*time.Second {
+			os.Remove(path) // left by a process that died holding it
+			continue
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%w: %s is held", ErrSnapshot, path)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+type treeNode struct {
+	entries []object.TreeEntry
+}
+
+// buildTree writes blobs and trees for the working tree and returns the
+// root tree's hash. Tracked files whose size and mtime match the index
+// reuse the index's hash, as git does, so unchanged files are not read.
+func buildTree(repo *git.Repository, root, home string) (plumbing.Hash, error) {
+	tracked := map[string]*index.Entry{}
+	trackedDirs := map[string]bool{}
+	if idx, err := repo.Storer.Index(); err == nil {
+		for _, e := range idx.Entries {
+			if e.Stage != index.Merged {
+				continue
+			}
+			tracked[e.Name] = e
+			for d := pathDir(e.Name); d != ""; d = pathDir(d) {
+				trackedDirs[d] = true
+			}
+		}
+	}
+	patterns, _ := gitignore.ReadPatterns(osfs.New(root), nil)
+	matcher := gitignore.NewMatcher(patterns)
+	homeAbs, _ := filepath.Abs(home)
+
+	dirs := map[string]*treeNode{"": {}}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == root {
+				return err
+			}
+			return nil // unreadable entries are left out, as git would fail on them
+		}
+		if p == root {
+			return nil
+		}
+		rel := filepath.ToSlash(p[len(root)+1:])
+		if d.IsDir() {
+			if d.Name() == ".git" || p == homeAbs {
+				return filepath.SkipDir
+			}
+			if e, ok := tracked[rel]; ok && e.Mode == filemode.Submodule {
+				addEntry(dirs, rel, object.TreeEntry{Name: d.Name(), Mode: filemode.Submodule, Hash: e.Hash})
+				return filepath.SkipDir
+			}
+			if !trackedDirs[rel] {
+				if matcher.Match(strings.Split(rel, "/"), true) {
+					return filepath.SkipDir
+				}
+				if _, err := os.Stat(filepath.Join(p, ".git")); err == nil {
+					return filepath.SkipDir // another repository
+				}
+			}
+			return nil
+		}
+		e, isTracked := tracked[rel]
+		if !isTracked && matcher.Match(strings.Split(rel, "/"), false) {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		mode := filemode.Regular
+		switch {
+		case info.Mode()&fs.ModeSymlink != 0:
+			mode = filemode.Symlink
+		case !info.Mode().IsRegular():
+			return nil // sockets, devices, pipes
+		case info.Mode()&0o111 != 0:
+			mode = filemode.Executable
+		}
+		var h plumbing.Hash
+		if isTracked && e.Mode == mode && int64(e.Size) == info.Size() && e.ModifiedAt.Equal(info.ModTime()) {
+			h = e.Hash
+		} else {
+			var content []byte
+			if mode == filemode.Symlink {
+				target, err := os.Readlink(p)
+				if err != nil {
+					return nil
+				}
+				content = []byte(target)
+			} else if content, err = os.ReadFile(p); err != nil {
+				return nil
+			}
+			if h, err = storeObject(repo, plumbing.BlobObject, content); err != nil {
+				return err
+			}
+		}
+		addEntry(dirs, rel, object.TreeEntry{Name: d.Name(), Mode: mode, Hash: h})
+		return nil
+	})
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("%w: reading the working tree: %w", ErrSnapshot, err)
+	}
+	return writeTrees(repo, dirs)
+}
+
+func pathDir(p string) string {
+	i := strings.LastIndexByte(p, '/')
+	if i < 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+func addEntry(dirs map[string]*treeNode, rel string, e object.TreeEntry) {
+	d := pathDir(rel)
+	n := dirs[d]
+	if n == nil {
+		n = &treeNode{}
+		dirs[d] = n
+	}
+	n.entries = append(n.entries, e)
+}
+
+// writeTrees stores the trees deepest first so each parent can name its
+// children's hashes; directories without files are left out, as in git.
+func writeTrees(repo *git.Repository, dirs map[string]*treeNode) (plumbing.Hash, error) {
+	for p := range dirs {
+		for d := p; d != ""; {
+			d = pathDir(d)
+			if dirs[d] == nil {
+				dirs[d] = &treeNode{}
+			}
+		}
+	}
+	paths := make([]string, 0, len(dirs))
+	for p := range dirs {
+		paths = append(paths, p)
+	}
+	sort.Slice(paths, func(i, j int) bool {
+		return strings.Count(paths[i], "/")+boolInt(paths[i] != "") > strings.Count(paths[j], "/")+boolInt(paths[j] != "")
+	})
+	hashes := map[string]plumbing.Hash{}
+	for _, p := range paths {
+		n := dirs[p]
+		if len(n.entries) == 0 && p != "" {
+			continue
+		}
+		sort.Slice(n.entries, func(i, j int) bool { return gitName(n.entries[i]) < gitName(n.entries[j]) })
+		t := &object.Tree{Entries: n.entries}
+		obj := repo.Storer.NewEncodedObject()
+		if err := t.Encode(obj); err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("%w: %w", ErrSnapshot, err)
+		}
+		h, err := repo.Storer.SetEncodedObject(obj)
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("%w: storing tree: %w", ErrSnapshot, err)
+		}
+		hashes[p] = h
+		if p != "" {
+			addEntry(dirs, p, object.TreeEntry{Name: p[strings.LastIndexByte(p, '/')+1:], Mode: filemode.Dir, Hash: h})
+		}
+	}
+	return hashes[""], nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// gitName is the sort key git uses for tree entries: directories sort as
+// if their names ended in '/'.
+func gitName(e object.TreeEntry) string {
+	if e.Mode == filemode.Dir {
+		return e.Name + "/"
+	}
+	return e.Name
+}
+
+// storeObject writes an object unless the repository has it already.
+func storeObject(repo *git.Repository, t plumbing.ObjectType, content []byte) (plumbing.Hash, error) {
+	h := plumbing.ComputeHash(t, content)
+	if repo.Storer.HasEncodedObject(h) == nil {
+		return h, nil
+	}
+	obj := repo.Storer.NewEncodedObject()
+	obj.SetType(t)
+	obj.SetSize(int64(len(content)))
+	w, err := obj.Writer()
+	if err != nil {
+		return h, fmt.Errorf("%w: %w", ErrSnapshot, err)
+	}
+	if _, err := w.Write(content); err != nil {
+		return h, fmt.Errorf("%w: %w", ErrSnapshot, err)
+	}
+	if err := w.Close(); err != nil {
+		return h, fmt.Errorf("%w: %w", ErrSnapshot, err)
+	}
+	if _, err := repo.Storer.SetEncodedObject(obj); err != nil {
+		return h, fmt.Errorf("%w: storing blob: %w", ErrSnapshot, err)
+	}
+	return h, nil
+}

@@ -1,0 +1,126 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"time"
+)
+
+// flushInterval bounds how much a crash can lose: records older than this
+// are in the operating system's hands.
+const flushInterval = time.Second
+
+// flushSize makes a burst of logging flush before the interval is up, so
+// the buffer stays small.
+const flushSize = 1 << 20
+
+// recordWriter appends records to a run file. Producers append to buf under
+// mu; a background goroutine swaps it out and writes it, so the training
+// goroutine never waits on the disk.
+type recordWriter struct {
+	mu   sync.Mutex
+	buf  []byte
+	file *os.File
+	path string
+
+	kick   chan struct{}
+	done   chan struct{}
+	closed chan struct{}
+	werr   error // first write error, reported at close
+	spare  []byte
+	wmu    sync.Mutex // serialises writes to file
+	onTick func()
+}
+
+// newRecordWriter makes a writer that buffers until start gives it a file.
+func newRecordWriter() *recordWriter {
+	return &recordWriter{
+		buf:    make([]byte, 0, 64<<10),
+		spare:  make([]byte, 0, 64<<10),
+		kick:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+		closed: make(chan struct{}),
+	}
+}
+
+// start gives the writer its file and starts the background flushes.
+func (w *recordWriter) start(f *os.File, onTick func()) {
+	w.wmu.Lock()
+	w.file = f
+	w.path = f.Name()
+	w.onTick = onTick
+	w.wmu.Unlock()
+	go w.loop()
+}
+
+func (w *recordWriter) loop() {
+	defer close(w.closed)
+	t := time.NewTicker(flushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if w.onTick != nil {
+				w.onTick()
+			}
+			w.flush()
+		case <-w.kick:
+			w.flush()
+		case <-w.done:
+			w.flush()
+			return
+		}
+	}
+}
+
+// flush writes whatever is buffered. Safe to call from any goroutine.
+func (w *recordWriter) flush() {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	w.mu.Lock()
+	out := w.buf
+	w.buf = w.spare[:0]
+	w.mu.Unlock()
+	if len(out) > 0 && w.werr == nil && w.file != nil {
+		if _, err := w.file.Write(out); err != nil {
+			w.werr = fmt.Errorf("writing %s: %w", w.path, err)
+		}
+	}
+	w.spare = out[:0]
+}
+
+// maybeKick asks the background goroutine for an early flush when the
+// buffer has grown large. Called with mu held.
+func (w *recordWriter) maybeKickLocked() {
+	if len(w.buf) >= flushSize {
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// close flushes, syncs and closes the file.
+func (w *recordWriter) close() error {
+	if w.file == nil {
+		return nil
+	}
+	select {
+	case <-w.done:
+	default:
+		close(w.done)
+	}
+	<-w.closed
+	w.flush()
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	err := w.werr
+	if serr := w.file.Sync(); serr != nil && err == nil {
+		err = fmt.Errorf("syncing %s: %w", w.path, serr)
+	}
+	if cerr := w.file.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("closing %s: %w", w.path, cerr)
+	}
+	return err
+}
