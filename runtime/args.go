@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"reflect"
 	"slices"
 	"strconv"
@@ -165,7 +164,7 @@ func Arg[T ArgValue](r *Run, name string, def T) T {
 		if err != nil {
 			fmt.Fprintf(r.stderr, "flor: --kwargs %s=%s: %v; arg %q expects a %s like its default %v\n",
 				name, s, err, name, typeName[T](), def)
-			os.Exit(2)
+			r.exit(2)
 		}
 		v = pv
 	}

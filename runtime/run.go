@@ -71,6 +71,7 @@ type Run struct {
 	written  sync.Map // blob hashes this process stored
 
 	progress *progress
+	exit     func(code int) // os.Exit; tests replace it
 }
 
 // Options configure a Run made by New.
@@ -105,6 +106,7 @@ func New(opt Options) (*Run, error) {
 		w:         newRecordWriter(),
 		ckptNames: map[string]bool{},
 		nameCache: map[string]string{},
+		exit:      os.Exit,
 	}
 	r.echo.Store(envBool(opt.Env("FLOR_ECHO"), true))
 	if p := opt.Env("FLOR_REPLAY"); p != "" {
@@ -274,7 +276,7 @@ func (r *Run) fatal(err error) {
 	if r.started.Load() && r.startErr == nil {
 		_ = r.w.close()
 	}
-	os.Exit(1)
+	r.exit(1)
 }
 
 // quotedName returns name as a JSON string literal, cached: names repeat.
@@ -479,7 +481,7 @@ func (r *Run) CommitFailed() error { return r.commit("failed") }
 func (r *Run) exitNow() {
 	if err := r.commit("finished"); err != nil {
 		fmt.Fprintf(r.stderr, "flor: %v\n", err)
-		os.Exit(1)
+		r.exit(1)
 	}
-	os.Exit(0)
+	r.exit(0)
 }

@@ -122,7 +122,9 @@ func buildTree(repo *git.Repository, root, home string) (plumbing.Hash, error) {
 	trackedDirs := map[string]bool{}
 	if idx, err := repo.Storer.Index(); err == nil {
 		for _, e := range idx.Entries {
-			if e.Stage != index.Merged {
+			// Stage 0 is a merged entry (go-git's index.Merged constant
+			// says 1); in a conflict, "ours" stands for the file.
+			if e.Stage != 0 && e.Stage != index.OurMode {
 				continue
 			}
 			tracked[e.Name] = e
