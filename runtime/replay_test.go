@@ -75,7 +75,7 @@ func Checkpoint(r *Run, name string, ptr any) { r.Checkpoint(name, ptr) }
 
 // SkipStart and SkipEnd with a Run, as the flor front does.
 func SkipStart(r *Run, id string, ptrs ...any) bool { return r.SkipStart(id, ptrs...) }
-func SkipEnd(r *Run, id string)                      { r.SkipEnd(id) }
+func SkipEnd(r *Run, id string)                     { r.SkipEnd(id) }
 
 type exitCode int
 
