@@ -225,6 +225,7 @@ type headerJSON struct {
 	PID      int               `json:"pid"`
 	Host     string            `json:"host"`
 	Argv     []string          `json:"argv"`
+	Cwd      string            `json:"cwd"`
 	Go       string            `json:"go"`
 	Replay   *replayHeader     `json:"replay,omitempty"`
 }
@@ -241,8 +242,9 @@ type replayHeader struct {
 
 func (r *Run) headerRecord() []byte {
 	host, _ := os.Hostname()
+	cwd, _ := os.Getwd()
 	h := headerJSON{K: "run", V: 1, ProjID: r.ProjID, Tstamp: r.Tstamp, Filename: r.Filename,
-		Snapshot: r.Snapshot, Kwargs: r.kwargs, PID: os.Getpid(), Host: host, Argv: os.Args,
+		Snapshot: r.Snapshot, Kwargs: r.kwargs, PID: os.Getpid(), Host: host, Argv: os.Args, Cwd: cwd,
 		Go: goruntime.Version()}
 	if h.Kwargs == nil {
 		h.Kwargs = map[string]string{}
