@@ -153,6 +153,9 @@ func Arg[T ArgValue](r *Run, name string, def T) T {
 		}
 		return v
 	}
+	if err := r.ensureStarted(); err != nil {
+		r.fatal(err)
+	}
 	r.w.mu.Lock()
 	s, ok := r.kwargs[name]
 	if ok {
@@ -164,6 +167,7 @@ func Arg[T ArgValue](r *Run, name string, def T) T {
 		if err != nil {
 			fmt.Fprintf(r.stderr, "flor: --kwargs %s=%s: %v; arg %q expects a %s like its default %v\n",
 				name, s, err, name, typeName[T](), def)
+			r.abandon()
 			r.exit(2)
 		}
 		v = pv
@@ -172,8 +176,7 @@ func Arg[T ArgValue](r *Run, name string, def T) T {
 	return v
 }
 
-// logArg records an arg; before the run starts it is buffered, so a later
-// bad kwarg leaves nothing behind.
+// logArg records an arg.
 func (r *Run) logArg(name string, v scalar) {
 	w := r.w
 	w.mu.Lock()
@@ -187,12 +190,17 @@ func (r *Run) logArg(name string, v scalar) {
 	b = append(b, v.kind...)
 	b = append(b, `","v":`...)
 	b = v.appendJSON(b)
+	wasEmpty := len(w.buf) == 0
 	w.buf = append(b, flagArg+"}\n"...)
+	through := w.wantWriteThroughLocked(wasEmpty)
 	var line []byte
 	if r.echo.Load() {
 		line = []byte(name + ": " + v.String() + "\n")
 	}
 	w.mu.Unlock()
+	if through {
+		w.flush()
+	}
 	if line != nil {
 		r.printEcho(line)
 	}

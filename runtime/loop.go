@@ -230,6 +230,7 @@ func (ls *loopState) endIteration() bool {
 		r.capture(f.iter, "", 0, nil)
 		return true
 	}
+	r.replay.iterationDone(f.iter)
 	if ls.stop >= 0 && f.iter+1 >= ls.stop {
 		// The range of this worker is done; the next worker goes on.
 		r.exitNow()

@@ -43,6 +43,9 @@ type Plan struct {
 	Mode     string   `json:"mode"`
 	Suffix   bool     `json:"suffix"` // run the code after the main loop
 	Worker   int      `json:"worker"`
+	// Progress, when set, is a file the worker appends a line to as each
+	// main-loop iteration ends, for the planner's progress bar.
+	Progress string `json:"progress,omitempty"`
 }
 
 // ckptRecord is a ckpt line of a run file.
@@ -68,6 +71,23 @@ type replayState struct {
 	kwargs  map[string]string
 	ckpts   map[ckptKey]ckptRecord
 	last    int64 // last main-loop iteration with a captured end state
+	prog    *os.File
+}
+
+// iterationDone reports the end of main-loop iteration e to the planner.
+func (rs *replayState) iterationDone(e int64) {
+	if rs.plan.Progress == "" {
+		return
+	}
+	if rs.prog == nil {
+		f, err := os.OpenFile(rs.plan.Progress, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			rs.plan.Progress = ""
+			return
+		}
+		rs.prog = f
+	}
+	fmt.Fprintf(rs.prog, "%d\n", e)
 }
 
 // loadReplay reads the plan and the run it replays.

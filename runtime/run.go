@@ -146,8 +146,7 @@ func envBool(v string, def bool) bool {
 func (r *Run) SetEcho(on bool) { r.echo.Store(on) }
 
 // ensureStarted creates the run file and snapshots the code on the first
-// call that is not an Arg, so that a bad --kwargs value stops the program
-// before anything is recorded.
+// flor call.
 func (r *Run) ensureStarted() error {
 	if r.started.Load() {
 		return r.startErr
@@ -191,6 +190,7 @@ func (r *Run) start() error {
 	r.w.buf = append(append(hdr, '\n'), r.w.buf...)
 	r.w.mu.Unlock()
 	r.w.start(f, r.tick)
+	r.w.flush() // the header, and the args before it, are on disk at once
 	return nil
 }
 
@@ -268,6 +268,19 @@ func (r *Run) warn(msg string) {
 	r.w.mu.Unlock()
 }
 
+// abandon removes the run's records: the program stops on a usage error
+// (a --kwargs value that does not parse), which is not a run.
+func (r *Run) abandon() {
+	r.w.mu.Lock()
+	r.committed = true
+	r.w.buf = r.w.buf[:0]
+	r.w.mu.Unlock()
+	if r.File != "" && r.replay == nil {
+		_ = r.w.close()
+		os.Remove(r.File)
+	}
+}
+
 // fatal reports an error the program cannot go on from and exits.
 func (r *Run) fatal(err error) {
 	msg := err.Error()
@@ -323,6 +336,7 @@ func (r *Run) log(name string, v scalar, flag string) {
 		r.afterCommit(name)
 		return
 	}
+	wasEmpty := len(w.buf) == 0
 	ctx := r.ctxLocked()
 	b := append(w.buf, `{"k":"log","c":`...)
 	b = strconv.AppendInt(b, ctx, 10)
@@ -339,7 +353,11 @@ func (r *Run) log(name string, v scalar, flag string) {
 	if flag != flagInternal && r.echo.Load() {
 		line = r.echoLineLocked(name, v)
 	}
+	through := w.wantWriteThroughLocked(wasEmpty)
 	w.mu.Unlock()
+	if through {
+		w.flush()
+	}
 	if line != nil {
 		r.printEcho(line)
 	}

@@ -31,6 +31,35 @@ type recordWriter struct {
 	spare  []byte
 	wmu    sync.Mutex // serialises writes to file
 	onTick func()
+	// write-through budget, guarded by mu
+	windowStart int64
+	windowCount int
+}
+
+// A record that arrives at an empty buffer goes to the file at once, up to
+// throughBudget times per throughWindow: a program that logs rarely, or
+// ends without Commit, keeps everything it logged, while a busy logger
+// pays for at most a few hundred writes a second and otherwise buffers.
+const (
+	throughWindow = 100 * time.Millisecond
+	throughBudget = 16
+)
+
+// wantWriteThroughLocked reports whether the record just appended to a
+// buffer that was empty should be written now. Called with mu held.
+func (w *recordWriter) wantWriteThroughLocked(wasEmpty bool) bool {
+	if !wasEmpty || w.file == nil {
+		return false
+	}
+	now := time.Now().UnixNano()
+	if now-w.windowStart >= int64(throughWindow) {
+		w.windowStart, w.windowCount = now, 0
+	}
+	if w.windowCount >= throughBudget {
+		return false
+	}
+	w.windowCount++
+	return true
 }
 
 // newRecordWriter makes a writer that buffers until start gives it a file.
