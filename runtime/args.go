@@ -153,9 +153,6 @@ func Arg[T ArgValue](r *Run, name string, def T) T {
 		}
 		return v
 	}
-	if err := r.ensureStarted(); err != nil {
-		r.fatal(err)
-	}
 	r.w.mu.Lock()
 	s, ok := r.kwargs[name]
 	if ok {
@@ -176,7 +173,9 @@ func Arg[T ArgValue](r *Run, name string, def T) T {
 	return v
 }
 
-// logArg records an arg.
+// logArg records an arg. Before the first other flor call the run has not
+// started and args are only buffered, so a program that stops on a usage
+// error (a bad kwarg, a bad flag) leaves no run behind.
 func (r *Run) logArg(name string, v scalar) {
 	w := r.w
 	w.mu.Lock()

@@ -146,7 +146,7 @@ func envBool(v string, def bool) bool {
 func (r *Run) SetEcho(on bool) { r.echo.Store(on) }
 
 // ensureStarted creates the run file and snapshots the code on the first
-// flor call.
+// flor call other than Arg.
 func (r *Run) ensureStarted() error {
 	if r.started.Load() {
 		return r.startErr
@@ -275,7 +275,7 @@ func (r *Run) abandon() {
 	r.committed = true
 	r.w.buf = r.w.buf[:0]
 	r.w.mu.Unlock()
-	if r.File != "" && r.replay == nil {
+	if r.started.Load() && r.startErr == nil && r.replay == nil {
 		_ = r.w.close()
 		os.Remove(r.File)
 	}
