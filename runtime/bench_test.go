@@ -54,3 +54,23 @@ func BenchmarkLog(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkLogSameIteration measures Log alone: many values logged in one
+// iteration of two nested Loops, echo off.
+func BenchmarkLogSameIteration(b *testing.B) {
+	r := newTestRun(b)
+	r.SetEcho(false)
+	b.ReportAllocs()
+	for range Loop(r, "epoch", Range(1)) {
+		for range Loop(r, "step", Range(1)) {
+			b.ResetTimer()
+			for i := range b.N {
+				Log(r, "loss", 0.125+float64(i))
+			}
+			b.StopTimer()
+		}
+	}
+	if err := r.Commit(); err != nil {
+		b.Fatal(err)
+	}
+}

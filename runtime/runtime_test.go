@@ -26,6 +26,19 @@ func TestMain(m *testing.M) {
 }
 
 var children = map[string]func(){
+	// many logs a few values in two loops and commits.
+	"many": func() {
+		r := childRun()
+		Log(r, "worker", os.Getenv("FLOR_TEST_ID"))
+		for e := range Loop(r, "epoch", Range(3)) {
+			for s := range Loop(r, "step", Range(50)) {
+				Log(r, "loss", float64(e*100+s))
+			}
+		}
+		if err := r.Commit(); err != nil {
+			panic(err)
+		}
+	},
 	// badKwarg reads an int arg given a value that is not an int.
 	"badKwarg": func() {
 		r := childRun()
@@ -495,5 +508,57 @@ func TestUserCheckoutUntouched(t *testing.T) {
 	}
 	if strings.Contains(git("status", "--porcelain"), ".flor") {
 		t.Error(".flor shows in git status")
+	}
+}
+
+func TestConcurrentRunsShareTheShadowBranch(t *testing.T) {
+	dir := gitInit(t)
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const n = 16
+	cmds := make([]*exec.Cmd, n)
+	for i := range n {
+		// Each program sees a different tree, so each needs its own commit.
+		if err := os.WriteFile(filepath.Join(dir, "v"+string(rune('a'+i))+".txt"), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmds[i] = exec.Command(os.Args[0], "-test.run=^$")
+		cmds[i].Env = append(os.Environ(), "FLOR_TEST_CHILD=many", "FLOR_TEST_DIR="+dir, "FLOR_ECHO=0", "FLOR_TEST_ID="+string(rune('a'+i)))
+	}
+	for _, c := range cmds {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("child: %v", err)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, ".flor", "runs", "*.jsonl"))
+	if len(files) != n {
+		t.Fatalf("%d run files, want %d", len(files), n)
+	}
+	out, err := exec.Command("git", "-C", dir, "rev-list", ShadowBranch).CombinedOutput()
+	if err != nil {
+		t.Fatalf("rev-list: %v\n%s", err, out)
+	}
+	reachable := map[string]bool{}
+	for _, h := range strings.Fields(string(out)) {
+		reachable[h] = true
+	}
+	for _, f := range files {
+		recs := readRecords(t, f)
+		snap, _ := recs[0]["snapshot"].(string)
+		if !reachable[snap] {
+			t.Errorf("%s: snapshot %q is not on %s", filepath.Base(f), snap, ShadowBranch)
+		}
+		if got := len(logged(t, f, false)); got != 1+3*50 {
+			t.Errorf("%s: %d values, want %d", filepath.Base(f), got, 1+3*50)
+		}
+		if recs[len(recs)-1]["k"] != "end" {
+			t.Errorf("%s does not end with an end record", filepath.Base(f))
+		}
 	}
 }
