@@ -1,0 +1,25 @@
+// Package analyzer reads a Go training program that uses flor and reports
+// what replay needs to know about it: its flor loops and the plain loops
+// around flor calls, with their depths; every flor.Log and flor.Arg with its
+// depth, loop chain and phase (prefix, main loop, suffix); the main loop;
+// the flor.Checkpoint registrations; and, for each loop nested in the main
+// loop (a skip block), the side effects it has on state declared outside it
+// and whether a checkpoint, or the skip block itself, restores them.
+//
+// Packages are loaded with golang.org/x/tools/go/packages, types included,
+// so flor calls are found through go/types objects whatever name the flor
+// package is imported under, and effects are matched to registrations by
+// object identity and provable aliasing, not by spelling.
+//
+// The analysis follows static calls to functions of the main package: a
+// flor call in a helper counts at the depth of the call site, and a helper
+// that changes state through a pointer it is given makes an effect at the
+// call site. Calls into other packages are judged by their signatures (a
+// pointer receiver or a pointer argument may change what it points to; os,
+// net, io and the fmt printers are input/output).
+//
+// What analyzer is not for: rewriting code (package rewrite uses its
+// results), running programs, or proving the absence of every effect.
+// Effects it cannot see, such as writes through memory reached only from
+// the results of calls into other packages, are not reported.
+package analyzer

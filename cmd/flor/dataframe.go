@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"flag"
+)
+
+var dataframeCmd = &command{
+	name:    "dataframe",
+	summary: "show logged values as a table (FlorDB's dataframe)",
+	usage: `Usage: flor dataframe [--format table|csv|json] [--max-rows n] [NAME...]
+
+Shows the values logged under the given names, one column per name, keyed
+by the run (projid, tstamp, filename) and the loops each value was logged
+in: a loop named epoch gives a column epoch (the iteration, from 0) and,
+when the loop yields numbers, strings or bools, epoch_value. The names'
+columns are joined on the columns they share, so a hyper-parameter repeats
+on every step of its run and a per-epoch metric on every step of its epoch.
+Values replayed later (flor replay) appear as if they had been recorded.
+
+With no names, shows one row per run with its values logged outside every
+loop, flor.Arg values included.
+
+A name nothing logged gives an empty column and a note on stderr. Names are
+taken as they are: quote names with spaces for the shell, and put names
+that start with - after --.
+
+Flags:
+
+	--format f     table (default), csv or json
+	--max-rows n   table format: at most n rows, head and tail (default 60;
+	               0 shows all)
+	--width n      table format: drop middle columns to fit n characters
+	               (default $COLUMNS, else no limit)
+
+Examples:
+
+	flor dataframe
+	flor dataframe lr loss
+	flor dataframe lr val_acc --format csv > results.csv
+	flor dataframe 'learning rate' --format json
+	flor dataframe --format csv -- -weird-name
+`,
+	run: runDataframe,
+}
+
+func runDataframe(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("dataframe", flag.ContinueOnError)
+	var out formatFlags
+	out.register(fs, 60)
+	names, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := out.check(); err != nil {
+		return err
+	}
+	s, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	f, err := s.Dataframe(ctx, names...)
+	if err != nil {
+		return err
+	}
+	e.notes(f)
+	return out.write(e, f)
+}

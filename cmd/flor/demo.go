@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+	"time"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/flordb/flor/examples"
+)
+
+var demoCmd = &command{
+	name:    "demo",
+	summary: "record, query and replay the MNIST example in a scratch project",
+	usage: `Usage: flor demo [--dir DIR] [--epochs N] [--train-size N]
+
+Shows the whole story on real MNIST in a scratch git project: it lays out
+the example training program (examples/mnist), records two runs with
+different --kwargs, prints their dataframe, then adds a statement the runs
+never logged — the test accuracy at the top of each epoch — and replays it
+into both runs from their checkpoints, without re-training.
+
+The project is left in DIR (default: a new temporary directory) to explore
+with flor runs, flor dataframe and flor query.
+
+Flags:
+
+	--dir DIR         where to make the project (must not exist or be empty)
+	--epochs N        epochs per run (default 2)
+	--train-size N    training images per run (default 10000)
+
+Examples:
+
+	go run ./cmd/flor demo
+	go run ./cmd/flor demo --dir /tmp/flor-demo --epochs 3
+`,
+	run: runDemo,
+}
+
+func runDemo(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	dir := fs.String("dir", "", "")
+	epochs := fs.Int("epochs", 2, "")
+	trainSize := fs.Int("train-size", 10000, "")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return &usageError{msg: "demo takes no arguments"}
+	}
+	if *epochs < 1 || *trainSize < 100 {
+		return &usageError{msg: "--epochs must be at least 1 and --train-size at least 100"}
+	}
+	src, err := florSource(e.dir)
+	if err != nil {
+		return err
+	}
+	if *dir == "" {
+		if *dir, err = os.MkdirTemp("", "flor-demo-"); err != nil {
+			return err
+		}
+	} else if entries, err := os.ReadDir(*dir); err == nil && len(entries) > 0 {
+		return fmt.Errorf("demo: %s is not empty", *dir)
+	}
+	proj := filepath.Join(*dir, "mnist")
+	start := time.Now()
+	say := func(format string, a ...any) { fmt.Fprintf(e.stdout, "\n== "+format+"\n", a...) }
+
+	say("a scratch git project in %s, holding the MNIST example", proj)
+	if err := layOut(proj, src); err != nil {
+		return err
+	}
+	bin := filepath.Join(*dir, "train")
+	if err := goCmd(ctx, proj, e, "build", "-o", bin, "."); err != nil {
+		return fmt.Errorf("demo: building the example: %w", err)
+	}
+	sub := &env{stdin: e.stdin, stdout: e.stdout, stderr: e.stderr, dir: proj,
+		getenv: func(k string) string {
+			if k == "FLOR_HOME" {
+				return ""
+			}
+			return e.getenv(k)
+		}}
+	common := []string{fmt.Sprintf("epochs=%d", *epochs), fmt.Sprintf("train_size=%d", *trainSize), "print_every=100"}
+	for i, kw := range [][]string{{"hidden=64", "lr=0.001"}, {"hidden=32", "lr=0.003"}} {
+		args := append([]string{"--kwargs"}, append(kw, common...)...)
+		say("run %d: train %s", i+1, strings.Join(args, " "))
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Dir = proj
+		cmd.Stdout, cmd.Stderr = e.stdout, e.stderr
+		cmd.Env = append(os.Environ(), "FLOR_HOME=", "FLOR_PROGRESS=0")
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("demo: run %d: %w", i+1, err)
+		}
+	}
+
+	say("flor dataframe hidden lr loss val_acc")
+	if err := runDataframe(ctx, sub, []string{"--max-rows", "16", "hidden", "lr", "loss", "val_acc"}); err != nil {
+		return fmt.Errorf("demo: flor dataframe: %w", err)
+	}
+
+	say("hindsight: add a statement the runs never logged, at the top of the epoch loop")
+	main := filepath.Join(proj, "main.go")
+	code, err := os.ReadFile(main)
+	if err != nil {
+		return err
+	}
+	const anchor = "\t\tperm := rng.Perm(n)"
+	if !bytes.Contains(code, []byte(anchor)) {
+		return fmt.Errorf("demo: the example has changed: no %q in main.go", strings.TrimSpace(anchor))
+	}
+	stmt := "\t\tflor.Log(\"acc_top\", mlp.Evaluate(model, test)) // test accuracy before the epoch trains\n"
+	code = bytes.Replace(code, []byte(anchor), []byte(stmt+anchor), 1)
+	if err := os.WriteFile(main, code, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "+%s", stmt)
+
+	say("flor replay --yes acc_top")
+	if err := runReplay(ctx, sub, []string{"--yes", "acc_top"}); err != nil {
+		return fmt.Errorf("demo: flor replay: %w", err)
+	}
+	say("done in %.0fs. acc_top of epoch e is the accuracy before epoch e trained:\n"+
+		"epoch 0 shows the untrained model, epoch e>0 the val_acc of epoch e-1.\n"+
+		"Explore: cd %s && go run %s/cmd/flor dataframe hidden lr val_acc acc_top", time.Since(start).Seconds(), proj, src)
+	return nil
+}
+
+// florSource finds the flor module's source tree, which the demo project
+// builds against: this command's own source when it was built from a
+// checkout, else the module containing dir.
+func florSource(dir string) (string, error) {
+	var candidates []string
+	if _, file, _, ok := goruntime.Caller(0); ok && filepath.IsAbs(file) {
+		candidates = append(candidates, filepath.Dir(filepath.Dir(filepath.Dir(file))))
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		candidates = append(candidates, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	for _, c := range candidates {
+		data, err := os.ReadFile(filepath.Join(c, "go.mod"))
+		if err == nil && bytes.HasPrefix(bytes.TrimSpace(data), []byte("module github.com/flordb/flor\n")) {
+			return c, nil
+		}
+	}
+	return "", errors.New("demo: the flor source tree was not found; run the demo from a flor checkout: go run ./cmd/flor demo")
+}
+
+// layOut writes the demo project and commits it.
+func layOut(proj, src string) error {
+	if err := os.MkdirAll(proj, 0o755); err != nil {
+		return err
+	}
+	sum, err := os.ReadFile(filepath.Join(src, "go.sum"))
+	if err != nil {
+		return err
+	}
+	gomod := "module mnistdemo\n\ngo 1.26\n\nrequire github.com/flordb/flor v0.0.0\n\nreplace github.com/flordb/flor => " + src + "\n"
+	for name, data := range map[string][]byte{"go.mod": []byte(gomod), "go.sum": sum, "main.go": examples.MNISTMain} {
+		if err := os.WriteFile(filepath.Join(proj, name), data, 0o644); err != nil {
+			return err
+		}
+	}
+	repo, err := git.PlainInit(proj, false)
+	if err != nil {
+		return err
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		return err
+	}
+	if err := wt.AddGlob("."); err != nil {
+		return err
+	}
+	sig := &object.Signature{Name: "flor demo", Email: "demo@flor.invalid", When: time.Now()}
+	_, err = wt.Commit("the MNIST example", &git.CommitOptions{Author: sig, Committer: sig})
+	return err
+}
+
+// goCmd runs the go command in dir, its output on e's streams.
+func goCmd(ctx context.Context, dir string, e *env, args ...string) error {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+	if err := cmd.Run(); err != nil {
+		io.Copy(e.stderr, &out)
+		return err
+	}
+	return nil
+}

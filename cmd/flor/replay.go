@@ -1,0 +1,240 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/flordb/flor/planner"
+)
+
+var replayCmd = &command{
+	name:    "replay",
+	summary: "fill in new log statements' values for past runs",
+	usage: `Usage: flor replay [--yes] [--dry-run] [--workers N] NAME[,NAME...] [WHERE]
+
+Hindsight logging: add flor.Log statements to the newest code (committed or
+not), then ask for their values in the runs recorded before them. flor finds
+the statements in the working tree, selects the runs that lack the values
+(those matching WHERE, a SQL condition over dataframe columns, when given),
+prints a schedule with each run's replay level and estimated time, and asks
+before going on.
+
+Each run's code snapshot is materialised in a temporary directory (your
+checkout is never touched), the new statements are propagated into it,
+loops nested in the main loop are wrapped in skip blocks, and the version
+is built and run in replay mode with the run's own arguments: loops without
+new statements are skipped and their effects restored from checkpoints, and
+the main loop's iterations are split across workers. A run's values appear
+all together when it finishes, or not at all; running the same replay again
+does only what is missing.
+
+Flags:
+
+	--yes        do not ask for confirmation (needed without a terminal)
+	--dry-run    print the schedule and stop
+	--workers N  processes at once (default: the number of CPUs)
+	--keep       keep the temporary directories (their paths are in the logs)
+	--format f   the final dataframe: table (default), csv or json
+
+Examples:
+
+	flor replay grad_norm
+	flor replay --dry-run grad_norm,acc_top
+	flor replay --yes --workers 4 grad_norm "lr > 0.0005"
+`,
+	run: runReplay,
+}
+
+// errDeclined: the user answered no.
+var errDeclined = errors.New("replay cancelled")
+
+func runReplay(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	yes := fs.Bool("yes", false, "")
+	fs.BoolVar(yes, "y", false, "")
+	dry := fs.Bool("dry-run", false, "")
+	workers := fs.Int("workers", 0, "")
+	keep := fs.Bool("keep", false, "")
+	var out formatFlags
+	out.register(fs, 40)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return &usageError{msg: "replay needs the names of the new flor.Log statements"}
+	}
+	if len(pos) > 2 {
+		return &usageError{msg: fmt.Sprintf("too many arguments: %q (quote the WHERE condition)", pos[2:])}
+	}
+	if err := out.check(); err != nil {
+		return err
+	}
+	if *workers < 0 {
+		return &usageError{msg: "--workers must be positive"}
+	}
+	var names []string
+	for _, n := range strings.Split(pos[0], ",") {
+		if n = strings.TrimSpace(n); n != "" && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return &usageError{msg: "replay needs the names of the new flor.Log statements"}
+	}
+	where := ""
+	if len(pos) == 2 {
+		where = pos[1]
+	}
+	home, err := e.home()
+	if err != nil {
+		return err
+	}
+	root := filepath.Dir(home)
+	if e.getenv("FLOR_HOME") != "" {
+		if root, err = repoTop(e.dir); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	opt := planner.Options{Names: names, Where: where, Workers: *workers, Root: root, Home: home,
+		KeepWork: *keep, Progress: e.stderr}
+
+	st, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	runs, err := planner.MissingRuns(ctx, st, names, where)
+	st.Close() // replays take long; other flor commands must not wait
+	if err != nil {
+		return err
+	}
+	sched, err := planner.Plan(ctx, opt, runs)
+	if errors.Is(err, planner.ErrNothingToDo) {
+		fmt.Fprintf(e.stdout, "nothing to replay: every run%s has %s\n", whereText(where), strings.Join(names, ", "))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	sched.Write(e.stdout)
+	if *dry {
+		fmt.Fprintf(e.stdout, "\nreplay estimated to finish %s (dry run: nothing replayed)\n", planner.Bucket(sched.Total()))
+		return nil
+	}
+	if !*yes {
+		if err := e.confirm(fmt.Sprintf("\nContinue replay estimated to finish %s [y/N]? ", planner.Bucket(sched.Total()))); err != nil {
+			return err
+		}
+	}
+	outs := planner.Execute(ctx, sched, opt)
+	var failed int
+	fmt.Fprintln(e.stdout)
+	for _, o := range outs {
+		status := "ok"
+		if o.Err != nil {
+			failed++
+			status = "FAILED: " + o.Err.Error() + "\n    log: " + o.Log
+		}
+		fmt.Fprintf(e.stdout, "%s %s (%s): %s in %.1fs, estimated %.1fs\n", o.Row.Run.Tstamp, o.Row.Run.Filename,
+			o.Level, status, o.Elapsed.Seconds(), o.Row.Estimate.Seconds())
+		for _, n := range o.Notes {
+			fmt.Fprintf(e.stdout, "    note: %s\n", n)
+		}
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("replay interrupted: runs not finished left no values; run it again to finish")
+	}
+	st, err = e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cols := append(whereColumns(where), names...)
+	f, err := st.Dataframe(ctx, cols...)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout)
+	if err := out.write(e, f); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\nreplayed %d of %d runs in %.1fs\n", len(outs)-failed, len(outs), time.Since(start).Seconds())
+	if failed > 0 {
+		return fmt.Errorf("%d of %d runs failed to replay (see the logs above)", failed, len(outs))
+	}
+	return nil
+}
+
+func whereText(where string) string {
+	if where == "" {
+		return ""
+	}
+	return " matching " + where
+}
+
+var identRE = regexp.MustCompile(`"((?:[^"]|"")+)"|[A-Za-z_][A-Za-z0-9_:]*`)
+
+// whereColumns lists the names a WHERE condition mentions that are not
+// SQL words, for the final dataframe.
+func whereColumns(where string) []string {
+	var out []string
+	for _, m := range identRE.FindAllStringSubmatch(where, -1) {
+		name := m[0]
+		if m[1] != "" {
+			name = strings.ReplaceAll(m[1], `""`, `"`)
+		} else if sqlWords[strings.ToUpper(name)] {
+			continue
+		}
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+var sqlWords = map[string]bool{"AND": true, "OR": true, "NOT": true, "IN": true, "IS": true, "NULL": true,
+	"LIKE": true, "ILIKE": true, "BETWEEN": true, "TRUE": true, "FALSE": true, "CAST": true, "AS": true,
+	"DOUBLE": true, "INTEGER": true, "VARCHAR": true, "BIGINT": true, "BOOLEAN": true}
+
+// confirm asks a yes/no question on a terminal.
+func (e *env) confirm(question string) error {
+	f, ok := e.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return &usageError{msg: "replay asks for confirmation, and standard input is not a terminal: pass --yes to go on (or --dry-run to see the schedule)"}
+	}
+	fmt.Fprint(e.stdout, question)
+	line, err := bufio.NewReader(io.LimitReader(e.stdin, 1024)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	return errDeclined
+}
+
+// repoTop is the top directory of the git repository holding dir.
+func repoTop(dir string) (string, error) {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("%w: %s is not in a git repository", errNoHome, dir)
+		}
+	}
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/flordb/flor/storage"
+)
+
+var runsCmd = &command{
+	name:    "runs",
+	summary: "list the recorded runs",
+	usage: `Usage: flor runs [--format table|csv|json]
+
+Lists the recorded runs of the flor home, oldest first: a line per run with
+its timestamp (the run's identity, with the project and program), the
+program (main package directory), the code snapshot (commit on
+refs/heads/flor.shadow, shortened), its status and the --kwargs it was
+given.
+
+Status is finished (flor.Commit ran), running (its process is alive on
+this host) or unfinished (it stopped before flor.Commit).
+
+Flags:
+
+	--format f   table (default), csv or json; csv and json show the full
+	             snapshot hash and kwargs as an object
+
+Examples:
+
+	flor runs
+	flor runs --format json
+`,
+	run: runRuns,
+}
+
+func runRuns(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("runs", flag.ContinueOnError)
+	var out formatFlags
+	out.register(fs, 0)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return &usageError{msg: "runs takes no arguments"}
+	}
+	if err := out.check(); err != nil {
+		return err
+	}
+	s, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	runs, err := s.Runs(ctx)
+	if err != nil {
+		return err
+	}
+	return out.write(e, runsFrame(runs, out.format == "table"))
+}
+
+// runsFrame lays runs out as a table; short abbreviates for people.
+func runsFrame(runs []storage.Run, short bool) *storage.Frame {
+	f := &storage.Frame{Columns: []storage.Column{
+		{Name: "tstamp", Type: "TIMESTAMP"},
+		{Name: "projid", Type: "VARCHAR"},
+		{Name: "program", Type: "VARCHAR"},
+		{Name: "snapshot", Type: "VARCHAR"},
+		{Name: "status", Type: "VARCHAR"},
+		{Name: "kwargs", Type: "VARCHAR"},
+	}}
+	if !short {
+		f.Columns[5].Type = "JSON"
+	}
+	for _, r := range runs {
+		snap := r.Snapshot
+		var kw any = r.Kwargs
+		if short {
+			if len(snap) > 10 {
+				snap = snap[:10]
+			}
+			var parts []string
+			for _, k := range slices.Sorted(maps.Keys(r.Kwargs)) {
+				parts = append(parts, k+"="+r.Kwargs[k])
+			}
+			kw = strings.Join(parts, " ")
+		}
+		f.Rows = append(f.Rows, []any{r.Tstamp, r.Projid, r.Filename, snap, r.Status, kw})
+	}
+	return f
+}

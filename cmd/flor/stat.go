@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+)
+
+var statCmd = &command{
+	name:    "stat",
+	summary: "summarise the flor home",
+	usage: `Usage: flor stat
+
+Prints the flor home's path, its runs by status, how many records and
+logged values the store holds, the size of the checkpoint objects and of
+the database.
+
+Examples:
+
+	flor stat
+	FLOR_HOME=/data/experiments/.flor flor stat
+`,
+	run: runStat,
+}
+
+func runStat(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("stat", flag.ContinueOnError)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return &usageError{msg: "stat takes no arguments"}
+	}
+	s, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	st, err := s.Stat(ctx)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "home\t%s\n", s.Home())
+	fmt.Fprintf(w, "runs\t%d (%d finished, %d running, %d unfinished)\n", st.Runs, st.Finished, st.Running, st.Unfinished)
+	fmt.Fprintf(w, "replays\t%d files\n", st.ReplayFiles)
+	fmt.Fprintf(w, "records\t%d\n", st.Records)
+	fmt.Fprintf(w, "values\t%d (%d names)\n", st.Values, st.Names)
+	fmt.Fprintf(w, "checkpoints\t%d (%s in %d objects)\n", st.Checkpoints, bytesize(st.ObjectBytes), st.Objects)
+	fmt.Fprintf(w, "database\t%s (%s)\n", bytesize(st.DBBytes), s.Path())
+	return w.Flush()
+}
+
+// bytesize prints a byte count for people.
+func bytesize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

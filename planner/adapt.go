@@ -1,0 +1,49 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+	goruntime "runtime"
+
+	"github.com/flordb/flor/analyzer"
+	"github.com/flordb/flor/rewrite"
+	"github.com/flordb/flor/rewrite/propagate"
+)
+
+func runtimeNumCPU() int { return goruntime.NumCPU() }
+
+// analyze loads and analyses the main package in dir.
+func analyze(ctx context.Context, dir string) (*analyzer.Analysis, error) {
+	return analyzer.Analyze(ctx, dir)
+}
+
+// propagateInto carries the statements logging names from the package in
+// newDir into the package in oldDir, rewriting oldDir's files, and says
+// what it did to each.
+func propagateInto(ctx context.Context, newDir, oldDir string, names []string) ([]string, error) {
+	res, err := propagate.Package(newDir, oldDir, propagate.Names(names...))
+	if err != nil {
+		return nil, fmt.Errorf("propagating into the run's version: %w", err)
+	}
+	var notes []string
+	for _, o := range res.Outcomes {
+		notes = append(notes, o.String())
+	}
+	if err := res.Err(); err != nil {
+		return notes, fmt.Errorf("propagating into the run's version: %w", err)
+	}
+	if err := res.Write(oldDir); err != nil {
+		return notes, err
+	}
+	return notes, nil
+}
+
+// instrument wraps the skippable blocks of the analysed package in skip
+// blocks, rewriting its files.
+func instrument(ctx context.Context, a *analyzer.Analysis) error {
+	files, err := rewrite.Instrument(a)
+	if err != nil {
+		return fmt.Errorf("instrumenting the run's version: %w", err)
+	}
+	return rewrite.WriteFiles(files)
+}

@@ -1,0 +1,225 @@
+package planner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/flordb/flor/analyzer"
+	"github.com/flordb/flor/runtime"
+)
+
+// ErrNothingToDo: every selected run already has the values.
+var ErrNothingToDo = errors.New("nothing to replay")
+
+// Options of a replay.
+type Options struct {
+	Names    []string // the new statements' log names
+	Where    string   // SQL condition over dataframe columns; "" = all runs
+	Workers  int      // processes at once; 0 = number of CPUs
+	Root     string   // the repository's top directory (the working tree)
+	Home     string   // the flor directory
+	KeepWork bool     // keep temporary directories, for debugging
+	// Progress receives one line per step of each run; nil = none.
+	Progress io.Writer
+}
+
+// Row is one run in the schedule.
+type Row struct {
+	Index    int
+	Run      *Run
+	Level    Level         // from the newest code; a version may need more
+	Estimate time.Duration // expected replay time
+}
+
+// Schedule is a replay plan: the new statements, the level, the runs.
+type Schedule struct {
+	Statements []*analyzer.LogStmt // in the working tree
+	Level      Level
+	Rows       []*Row
+	Workers    int
+	Notes      []string // what the user should know before going on
+}
+
+// Total is the schedule's estimated wall time, runs sharing the workers.
+func (s *Schedule) Total() time.Duration {
+	var sum time.Duration
+	for _, r := range s.Rows {
+		sum += r.Estimate
+	}
+	// Runs replay side by side when they do not fill the workers alone.
+	if !s.Level.Nested && s.Workers > 1 && len(s.Rows) > 1 {
+		sum /= time.Duration(min(s.Workers, len(s.Rows)))
+	}
+	return sum
+}
+
+// Plan finds the new statements in the working tree and the runs that
+// lack their values. runs are the candidate runs (from the store, already
+// filtered by WHERE and by missing names).
+func Plan(ctx context.Context, opt Options, runs []*Run) (*Schedule, error) {
+	if len(opt.Names) == 0 {
+		return nil, fmt.Errorf("%w: give the names of the new flor.Log statements", ErrNoStatement)
+	}
+	opt = opt.withDefaults()
+	s := &Schedule{Workers: opt.Workers}
+	// The statements, from each program of the project in the working tree.
+	programs := map[string]bool{}
+	for _, r := range runs {
+		programs[r.Filename] = true
+	}
+	levels := map[string]Level{}
+	found := map[string]bool{}
+	var loadErrs []string
+	for _, prog := range slices.Sorted(mapKeys(programs)) {
+		dir := filepath.Join(opt.Root, filepath.FromSlash(prog))
+		a, err := analyze(ctx, dir)
+		if err != nil {
+			loadErrs = append(loadErrs, fmt.Sprintf("%s: %v", prog, err))
+			continue
+		}
+		for _, l := range a.Logs {
+			if l.Kind == analyzer.KindLog && slices.Contains(opt.Names, l.Name) {
+				s.Statements = append(s.Statements, l)
+				found[l.Name] = true
+			}
+		}
+		lv, err := levelOf(a, opt.Names)
+		if err != nil && !errors.Is(err, ErrNoStatement) {
+			return nil, err
+		}
+		levels[prog] = lv
+		s.Level = s.Level.max(lv)
+	}
+	var missing []string
+	for _, n := range opt.Names {
+		if !found[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 && len(runs) > 0 {
+		msg := fmt.Sprintf("no flor.Log statement in the working tree logs %s", strings.Join(quoteAll(missing), ", "))
+		if len(loadErrs) > 0 {
+			msg += " (" + strings.Join(loadErrs, "; ") + ")"
+		}
+		return nil, fmt.Errorf("%w: %s", ErrNoStatement, msg)
+	}
+	for i, r := range runs {
+		lv := levels[r.Filename]
+		s.Rows = append(s.Rows, &Row{Index: i + 1, Run: r, Level: lv, Estimate: Estimate(r, lv, opt.Workers)})
+	}
+	if len(runs) == 0 {
+		return s, ErrNothingToDo
+	}
+	return s, nil
+}
+
+func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
+	return func(yield func(K) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+func (o Options) withDefaults() Options {
+	if o.Workers <= 0 {
+		o.Workers = defaultWorkers()
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	return o
+}
+
+// Write prints the schedule: the statements, the level, one row per run.
+func (s *Schedule) Write(w io.Writer) {
+	for _, st := range s.Statements {
+		fmt.Fprintf(w, "new statement %q at %s: depth %d, %s\n", st.Name, st.Pos, st.Depth, st.Phase)
+	}
+	fmt.Fprintf(w, "log level %s.\n\n", s.Level)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\tprojid\ttstamp\tfilename\tversion\tstatus\tepochs\tdelta::prefix\tdelta::loop\tdelta::suffix\testimate")
+	for _, r := range s.Rows {
+		var loop time.Duration
+		for _, d := range r.Run.Iterations {
+			loop += d
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", r.Index, r.Run.ProjID, r.Run.Tstamp,
+			r.Run.Filename, short(r.Run.Snapshot), r.Run.Status, len(r.Run.Iterations),
+			secs(r.Run.Prefix), secs(loop), secs(r.Run.Suffix), secs(r.Estimate))
+	}
+	tw.Flush()
+	for _, n := range s.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
+
+// replayer carries one Execute.
+type replayer struct {
+	opt   Options
+	id    string
+	slots slots
+	mu    sync.Mutex
+}
+
+func (p *replayer) status(row *Row, what string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.opt.Progress, "[%d] %s %s: %s\n", row.Index, row.Run.Tstamp, row.Run.Filename, what)
+}
+
+// Execute replays the schedule's runs, versions side by side, and returns
+// one outcome per run. A run that fails (a version that no longer builds)
+// is reported; the others go on.
+func Execute(ctx context.Context, s *Schedule, opt Options) []*Outcome {
+	opt = opt.withDefaults()
+	cleanStale(opt.Home)
+	p := &replayer{opt: opt, id: time.Now().UTC().Format("20060102T150405.000000Z"), slots: newSlots(opt.Workers)}
+	outs := make([]*Outcome, len(s.Rows))
+	var wg sync.WaitGroup
+	for i, row := range s.Rows {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i] = p.replayOne(ctx, row)
+			if outs[i].Err != nil {
+				p.status(row, "failed: "+firstLine(outs[i].Err.Error())+" (log: "+outs[i].Log+")")
+			} else {
+				p.status(row, fmt.Sprintf("done in %s (estimated %s)", secs(outs[i].Elapsed), secs(row.Estimate)))
+			}
+		}()
+	}
+	wg.Wait()
+	sort.SliceStable(outs, func(i, j int) bool { return outs[i].Row.Index < outs[j].Row.Index })
+	return outs
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// defaultWorkers is the number of CPUs the process may use.
+func defaultWorkers() int {
+	n := runtimeNumCPU()
+	return max(1, n)
+}
+
+var _ = runtime.ModeLoop
+var _ = os.Getpid

@@ -1,0 +1,70 @@
+package planner
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Run is a recorded run to replay, with what the planner needs to know of
+// it.
+type Run struct {
+	ProjID   string
+	Tstamp   string // as in the run's records (RFC 3339, microseconds)
+	Filename string // main package directory relative to the repository root
+	Snapshot string // code snapshot commit
+	File     string // the run's record file
+	Argv     []string
+	Cwd      string
+	Kwargs   map[string]string
+	Status   string
+
+	// Profiling values recorded by the run.
+	Prefix     time.Duration   // before the main loop
+	Suffix     time.Duration   // after the main loop
+	Iterations []time.Duration // each main-loop iteration
+	Nested     []time.Duration // time in nested loops, per main-loop iteration
+}
+
+// Total is the run's recorded duration.
+func (r *Run) Total() time.Duration {
+	t := r.Prefix + r.Suffix
+	for _, d := range r.Iterations {
+		t += d
+	}
+	return t
+}
+
+// readHeader fills Argv and Cwd from the run file's first record.
+func (r *Run) readHeader() error {
+	f, err := os.Open(r.File)
+	if err != nil {
+		return fmt.Errorf("run %s: %w", r.Tstamp, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	if !sc.Scan() {
+		return fmt.Errorf("run %s: %s is empty", r.Tstamp, r.File)
+	}
+	var h struct {
+		K        string            `json:"k"`
+		Argv     []string          `json:"argv"`
+		Cwd      string            `json:"cwd"`
+		Snapshot string            `json:"snapshot"`
+		Kwargs   map[string]string `json:"kwargs"`
+	}
+	if err := json.Unmarshal(sc.Bytes(), &h); err != nil || h.K != "run" {
+		return fmt.Errorf("run %s: %s does not start with a run record", r.Tstamp, r.File)
+	}
+	r.Argv, r.Cwd = h.Argv, h.Cwd
+	if r.Snapshot == "" {
+		r.Snapshot = h.Snapshot
+	}
+	if r.Kwargs == nil {
+		r.Kwargs = h.Kwargs
+	}
+	return nil
+}

@@ -1,0 +1,184 @@
+package propagate
+
+import (
+	"fmt"
+	"go/ast"
+	"go/build"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/flordb/flor/rewrite/gumtree"
+)
+
+// version is one parsed and type-checked version of the package.
+type version struct {
+	label string // "new" or "old", for messages
+	fset  *token.FileSet
+	files []*srcFile // sorted by name
+	pkg   *types.Package
+	info  *types.Info
+	tree  *gumtree.Tree
+
+	byAST map[*ast.File]*srcFile
+	// idents lists, for each object of the package, the identifiers that
+	// declare or use it, in source order.
+	idents map[types.Object][]*ast.Ident
+	// declOf finds the identifier declaring an object by its position.
+	declOf map[token.Pos]*ast.Ident
+}
+
+type srcFile struct {
+	name string // as given: a file name relative to the package directory
+	src  []byte
+	ast  *ast.File
+	tok  *token.File
+}
+
+func (v *version) file(pos token.Pos) *srcFile {
+	tf := v.fset.File(pos)
+	for _, f := range v.files {
+		if f.tok == tf {
+			return f
+		}
+	}
+	return nil
+}
+
+func (v *version) offset(pos token.Pos) int { return v.fset.Position(pos).Offset }
+
+func (v *version) position(pos token.Pos) token.Position { return v.fset.Position(pos) }
+
+// readDir reads the package's Go files of dir: no tests, build constraints
+// of the current platform honoured.
+func readDir(dir string) (map[string][]byte, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInput, err)
+	}
+	out := make(map[string][]byte)
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		if ok, err := build.Default.MatchFile(dir, name); err != nil || !ok {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInput, err)
+		}
+		out[name] = b
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: no Go files in %s", ErrInput, dir)
+	}
+	return out, nil
+}
+
+// load parses and type-checks one version. dir prefixes file names in
+// positions (and so in messages).
+func load(fset *token.FileSet, label, dir string, srcs map[string][]byte) (*version, error) {
+	if len(srcs) == 0 {
+		return nil, fmt.Errorf("%w: %s version has no Go files", ErrInput, label)
+	}
+	v := &version{label: label, fset: fset, byAST: make(map[*ast.File]*srcFile)}
+	names := make([]string, 0, len(srcs))
+	for name := range srcs {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var asts []*ast.File
+	for _, name := range names {
+		src := srcs[name]
+		f, err := parser.ParseFile(fset, path.Join(dir, filepath.ToSlash(name)), src, parser.ParseComments|parser.SkipObjectResolution)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s version: %w", ErrParse, label, err)
+		}
+		if len(asts) > 0 && f.Name.Name != asts[0].Name.Name {
+			return nil, fmt.Errorf("%w: %s version: %s is package %s, %s is package %s", ErrParse, label,
+				fset.Position(f.Package), f.Name.Name, fset.Position(asts[0].Package), asts[0].Name.Name)
+		}
+		sf := &srcFile{name: name, src: src, ast: f, tok: fset.File(f.Pos())}
+		v.files = append(v.files, sf)
+		v.byAST[f] = sf
+		asts = append(asts, f)
+	}
+	v.pkg, v.info, _ = typecheck(fset, asts)
+	v.tree = gumtree.PackageTree(asts)
+	v.idents = make(map[types.Object][]*ast.Ident)
+	v.declOf = make(map[token.Pos]*ast.Ident)
+	for id, obj := range v.info.Defs {
+		v.declOf[id.Pos()] = id
+		if obj != nil {
+			v.idents[obj] = append(v.idents[obj], id)
+		}
+	}
+	for id, obj := range v.info.Uses {
+		v.idents[obj] = append(v.idents[obj], id)
+	}
+	for _, ids := range v.idents {
+		slices.SortFunc(ids, func(a, b *ast.Ident) int { return int(a.Pos() - b.Pos()) })
+	}
+	return v, nil
+}
+
+// typecheck resolves the package's identifiers. Imported packages are not
+// loaded: each import is an empty package, so members of imported packages
+// and the types built from them stay unknown, and type errors are ignored;
+// what matters here is which declaration each identifier refers to.
+func typecheck(fset *token.FileSet, files []*ast.File) (*types.Package, *types.Info, []types.Error) {
+	info := &types.Info{
+		Defs: make(map[*ast.Ident]types.Object),
+		Uses: make(map[*ast.Ident]types.Object),
+	}
+	var errs []types.Error
+	conf := types.Config{
+		Importer: emptyImporter{},
+		Error: func(err error) {
+			if te, ok := err.(types.Error); ok {
+				errs = append(errs, te)
+			}
+		},
+		FakeImportC: true,
+	}
+	pkg, _ := conf.Check(files[0].Name.Name, fset, files, info)
+	return pkg, info, errs
+}
+
+type emptyImporter struct{}
+
+func (emptyImporter) Import(p string) (*types.Package, error) {
+	pkg := types.NewPackage(p, guessName(p))
+	pkg.MarkComplete()
+	return pkg, nil
+}
+
+var majorVersion = regexp.MustCompile(`^v[0-9]+$`)
+
+// guessName is the usual package name of an import path: its last element,
+// without a major-version element, a gopkg.in ".vN" suffix or a "go-"
+// prefix.
+func guessName(p string) string {
+	elems := strings.Split(p, "/")
+	name := elems[len(elems)-1]
+	if majorVersion.MatchString(name) && len(elems) > 1 {
+		name = elems[len(elems)-2]
+	}
+	if i := strings.Index(name, ".v"); i > 0 {
+		if _, err := strconv.Atoi(name[i+2:]); err == nil {
+			name = name[:i]
+		}
+	}
+	name = strings.TrimPrefix(name, "go-")
+	name = strings.NewReplacer("-", "_", ".", "_").Replace(name)
+	return name
+}

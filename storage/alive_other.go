@@ -1,0 +1,19 @@
+//go:build !unix
+
+package storage
+
+import "os"
+
+// processAlive reports whether process pid of host is alive. Only processes
+// of this host can be checked; those of another host count as gone.
+func processAlive(self, host string, pid int64) bool {
+	if pid <= 0 || host != self {
+		return false
+	}
+	p, err := os.FindProcess(int(pid))
+	if err != nil {
+		return false
+	}
+	p.Release()
+	return true
+}

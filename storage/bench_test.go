@@ -1,0 +1,137 @@
+package storage
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// Benchmark sizes: 100 epochs of 10,000 steps, one loss per step: 1M log
+// records (and 1M step contexts, 2M records in all).
+const (
+	benchEpochs = 100
+	benchSteps  = 10000
+)
+
+// writeBigRun writes a run file of benchEpochs x benchSteps steps quickly
+// (not through encoding/json) and returns its record count.
+func writeBigRun(tb testing.TB, home string) int64 {
+	tb.Helper()
+	dir := filepath.Join(home, "runs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, tstampName(t0)+".jsonl"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 1<<20)
+	n := int64(0)
+	line := func(b []byte) { w.Write(b); w.WriteByte('\n'); n++ }
+	line(fmt.Appendf(nil, `{"k":"run","v":1,"projid":"ml","tstamp":%q,"filename":"train","snapshot":"abc","kwargs":{},"pid":1,"host":"elsewhere","argv":["train"]}`,
+		t0.Format("2006-01-02T15:04:05.000000Z")))
+	line([]byte(`{"k":"log","c":0,"n":"lr","t":"float","v":0.001,"arg":true}`))
+	c := 1
+	buf := make([]byte, 0, 256)
+	for e := range benchEpochs {
+		ec := c
+		c++
+		line(fmt.Appendf(buf[:0], `{"k":"ctx","c":%d,"p":0,"n":"epoch","i":%d,"v":%d}`, ec, e, e))
+		for s := range benchSteps {
+			sc := c
+			c++
+			b := append(buf[:0], `{"k":"ctx","c":`...)
+			b = strconv.AppendInt(b, int64(sc), 10)
+			b = append(b, `,"p":`...)
+			b = strconv.AppendInt(b, int64(ec), 10)
+			b = append(b, `,"n":"step","i":`...)
+			b = strconv.AppendInt(b, int64(s), 10)
+			b = append(b, `,"v":`...)
+			b = strconv.AppendInt(b, int64(s), 10)
+			line(append(b, '}'))
+			b = append(buf[:0], `{"k":"log","c":`...)
+			b = strconv.AppendInt(b, int64(sc), 10)
+			b = append(b, `,"n":"loss","t":"float","v":`...)
+			b = strconv.AppendFloat(b, 1/float64(1+e*benchSteps+s), 'g', -1, 64)
+			line(append(b, '}'))
+		}
+		line(fmt.Appendf(buf[:0], `{"k":"log","c":%d,"n":"val_acc","t":"float","v":%g}`, ec, float64(e)/benchEpochs))
+	}
+	line([]byte(`{"k":"end","status":"finished","t":"2026-11-28T06:00:00Z"}`))
+	if err := w.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+// BenchmarkIngest measures a cold ingest of a 1M-step run file.
+//
+//	go test -run '^$' -bench Ingest -benchtime 3x ./storage/
+func BenchmarkIngest(b *testing.B) {
+	src := b.TempDir()
+	records := writeBigRun(b, src)
+	file := filepath.Join(src, "runs", tstampName(t0)+".jsonl")
+	b.ResetTimer()
+	var total, cpu time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		home := b.TempDir()
+		os.MkdirAll(filepath.Join(home, "runs"), 0o755)
+		if err := os.Link(file, filepath.Join(home, "runs", filepath.Base(file))); err != nil {
+			b.Fatal(err)
+		}
+		s, err := openNoIngest(context.Background(), home, WithMessages(nil))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start, cpu0 := time.Now(), cpuTime()
+		st, err := s.Ingest(context.Background())
+		total += time.Since(start)
+		cpu += cpuTime() - cpu0
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if st.Records != records {
+			b.Fatalf("ingested %d records, want %d", st.Records, records)
+		}
+		s.Close()
+		b.StartTimer()
+	}
+	rate := float64(records) * float64(b.N) / total.Seconds()
+	b.ReportMetric(rate, "records/s")
+	b.Logf("ingest: %d records in %v per run (%v of CPU): %.0f records/s", records, total/time.Duration(b.N), cpu/time.Duration(b.N), rate)
+}
+
+// BenchmarkDataframe measures the dataframe of one per-step metric over
+// 1M log records.
+//
+//	go test -run '^$' -bench Dataframe -benchtime 3x ./storage/
+func BenchmarkDataframe(b *testing.B) {
+	home := b.TempDir()
+	writeBigRun(b, home)
+	s := openTest(b, home)
+	b.ResetTimer()
+	var total, cpu time.Duration
+	for i := 0; i < b.N; i++ {
+		start, cpu0 := time.Now(), cpuTime()
+		f, err := s.Dataframe(context.Background(), "loss")
+		total += time.Since(start)
+		cpu += cpuTime() - cpu0
+		if err != nil {
+			b.Fatal(err)
+		}
+		if f.Len() != benchEpochs*benchSteps {
+			b.Fatalf("%d rows, want %d", f.Len(), benchEpochs*benchSteps)
+		}
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "s/dataframe")
+	b.Logf("dataframe(loss): %d rows in %v (%v of CPU)", benchEpochs*benchSteps, total/time.Duration(b.N), cpu/time.Duration(b.N))
+}

@@ -1,0 +1,157 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5"
+)
+
+const tinyProgram = `package main
+
+import "github.com/flordb/flor"
+
+func main() {
+	defer flor.Commit()
+	lr := flor.Arg("lr", 0.01)
+	epochs := flor.Arg("epochs", 2)
+	for e := range flor.Loop("epoch", flor.Range(epochs)) {
+		for s := range flor.Loop("step", flor.Range(3)) {
+			flor.Log("loss", lr*float64(10*e+s))
+		}
+		flor.Log("val_acc", 0.5+float64(e)/10)
+	}
+	flor.Log("done", true)
+}
+`
+
+// TestRealProgram runs a tiny program linked with the real runtime, twice,
+// and reads what it recorded: the run files written by the runtime are what
+// the store must understand.
+func TestRealProgram(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a program")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "cmd", "tiny")
+	if err := os.MkdirAll(prog, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gomod := fmt.Sprintf("module example.com/tiny\n\ngo 1.26\n\nrequire github.com/flordb/flor v0.0.0\n\nreplace github.com/flordb/flor => %s\n", root)
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{
+		"go.mod": []byte(gomod), "go.sum": sum, "cmd/tiny/main.go": []byte(tinyProgram),
+	} {
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := git.PlainInit(dir, false); err != nil {
+		t.Fatal(err)
+	}
+	build := exec.Command(goBin, "build", "-o", filepath.Join(dir, "tiny.bin"), "./cmd/tiny")
+	build.Dir = dir
+	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false", "FLOR_HOME=")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{nil, {"--kwargs", "lr=0.001", "epochs=1"}} {
+		run := exec.Command(filepath.Join(dir, "tiny.bin"), args...)
+		run.Dir = prog
+		run.Env = append(os.Environ(), "FLOR_HOME=")
+		if out, err := run.CombinedOutput(); err != nil {
+			t.Fatalf("tiny %v: %v\n%s", args, err, out)
+		}
+	}
+
+	s, err := Open(context.Background(), filepath.Join(dir, ".flor"), WithMessages(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	runs, err := s.Runs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 2 {
+		t.Fatalf("%d runs, want 2", len(runs))
+	}
+	for i, r := range runs {
+		if r.Status != StatusFinished || r.Projid != filepath.Base(dir) || r.Filename != "cmd/tiny" || r.Snapshot == "" {
+			t.Errorf("run %d: %+v", i, r)
+		}
+	}
+	if runs[1].Kwargs["lr"] != "0.001" || runs[1].Kwargs["epochs"] != "1" {
+		t.Errorf("kwargs of the second run: %v", runs[1].Kwargs)
+	}
+
+	f, err := s.Dataframe(ctx, "lr", "epochs", "loss", "val_acc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Len() != 2*3+1*3 {
+		t.Fatalf("%d rows, want 9:\n%s", f.Len(), frameText(t, f))
+	}
+	for i := range f.Len() {
+		lr := f.Value(i, "lr").(float64)
+		e := f.Value(i, "epoch").(int64)
+		st := f.Value(i, "step").(int64)
+		if want := lr * float64(10*e+st); f.Value(i, "loss") != want {
+			t.Errorf("row %d: loss %v, want %v", i, f.Value(i, "loss"), want)
+		}
+		if want := 0.5 + float64(e)/10; f.Value(i, "val_acc") != want {
+			t.Errorf("row %d: val_acc %v, want %v", i, f.Value(i, "val_acc"), want)
+		}
+		wantEpochs := int64(2)
+		if lr == 0.001 {
+			wantEpochs = 1
+		}
+		if f.Value(i, "epochs") != wantEpochs {
+			t.Errorf("row %d: epochs %v, want %d", i, f.Value(i, "epochs"), wantEpochs)
+		}
+	}
+	// No names: one row per run with its loop-free values and args.
+	f, err = s.Dataframe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Len() != 2 || f.Col("lr") < 0 || f.Col("done") < 0 || f.Value(1, "done") != true {
+		t.Errorf("run frame:\n%s", frameText(t, f))
+	}
+	for _, c := range f.Columns {
+		if strings.HasPrefix(c.Name, "delta::") {
+			t.Errorf("internal value %s in the run frame", c.Name)
+		}
+	}
+
+	// The planner's view: timings recorded by the runtime.
+	infos, err := s.RunsMissing(ctx, []string{"grad_norm"}, "lr < 0.005")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(infos) != 1 || infos[0].Args["epochs"] != int64(1) {
+		t.Fatalf("runs missing grad_norm with lr < 0.005: %+v", infos)
+	}
+	p := infos[0].Profile
+	if p.MainLoop != "epoch" || len(p.Iteration) != 1 || math.IsNaN(p.Prefix) || math.IsNaN(p.Suffix) || len(p.Nested["step"]) != 1 {
+		t.Errorf("profile = %+v", p)
+	}
+}

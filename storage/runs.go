@@ -1,0 +1,416 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Run statuses.
+const (
+	StatusFinished   = "finished"   // the run file has an end record (flor.Commit ran)
+	StatusRunning    = "running"    // no end record, and its process is alive on this host
+	StatusUnfinished = "unfinished" // no end record, and its process is gone
+)
+
+// Run is one recorded run.
+type Run struct {
+	Projid   string
+	Tstamp   time.Time // the run's identity timestamp (its start), UTC
+	Filename string    // main package directory relative to the repository root
+	Snapshot string    // commit of the code on refs/heads/flor.shadow ("" when git failed)
+	Kwargs   map[string]string
+	Argv     []string
+	Status   string    // StatusFinished, StatusRunning or StatusUnfinished
+	Ended    time.Time // zero unless finished
+	PID      int64
+	Host     string
+	Path     string // run file, absolute
+}
+
+// Runs lists the recorded runs, oldest first.
+func (s *Store) Runs(ctx context.Context) ([]Run, error) {
+	if _, err := s.Ingest(ctx); err != nil {
+		return nil, err
+	}
+	return s.runs(ctx, "")
+}
+
+func (s *Store) runs(ctx context.Context, where string, args ...any) ([]Run, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT projid, tstamp, filename, COALESCE(snapshot, ''), COALESCE(kwargs, '{}'),
+		COALESCE(argv, '[]'), status, ended, COALESCE(pid, 0), COALESCE(host, ''), path
+		FROM raw.runs WHERE sid IS NOT NULL `+where+` ORDER BY tstamp, projid, filename`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: list runs: %w", s.path, err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		var r Run
+		var kwargs, argv string
+		var ended sql.NullTime
+		if err := rows.Scan(&r.Projid, &r.Tstamp, &r.Filename, &r.Snapshot, &kwargs, &argv, &r.Status,
+			&ended, &r.PID, &r.Host, &r.Path); err != nil {
+			return nil, err
+		}
+		r.Tstamp = r.Tstamp.UTC()
+		if ended.Valid {
+			r.Ended = ended.Time.UTC()
+		}
+		r.Path = filepath.Join(s.home, filepath.FromSlash(r.Path))
+		r.Kwargs = map[string]string{}
+		if err := json.Unmarshal([]byte(kwargs), &r.Kwargs); err != nil {
+			// Kwargs as typed are strings; keep other JSON as its text.
+			var anyKw map[string]any
+			if json.Unmarshal([]byte(kwargs), &anyKw) == nil {
+				for k, v := range anyKw {
+					r.Kwargs[k] = text(v)
+				}
+			}
+		}
+		json.Unmarshal([]byte(argv), &r.Argv)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Profile holds a run's internal timing values (seconds), which the replay
+// planner uses to estimate the cost of a replay.
+type Profile struct {
+	Prefix    float64 // delta::prefix: start to the main loop (NaN when not logged)
+	Suffix    float64 // delta::suffix: main loop's end to Commit (NaN when not logged)
+	MainLoop  string  // name of the main (outermost) loop, "" when the run has none
+	Iteration []float64
+	// Iteration[e] is delta::iteration of outer iteration e (NaN for an
+	// iteration without one); its length is the number of outer iterations
+	// that logged a timing.
+	// Nested[loop][e] sums delta::<loop> of the nested loop named loop over
+	// outer iteration e.
+	Nested map[string][]float64
+}
+
+// RunInfo is what the replay planner needs to know about a run.
+type RunInfo struct {
+	Run
+	// Args holds the run's flor.Arg values by name, typed as logged.
+	Args map[string]any
+	// Missing lists the requested names the run (with its replays) lacks.
+	Missing []string
+	Profile Profile
+}
+
+// RunsMissing returns the recorded runs that lack at least one of names
+// (in neither their own file nor a finished replay), oldest first.
+//
+// where, when not empty, is a SQL boolean expression over dataframe columns
+// (for example "lr > 0.0005" or "optimizer = 'adam'"): only runs with at
+// least one dataframe row satisfying it are considered. The dataframe is the
+// one of the value names where mentions; a column nothing provides gives an
+// error wrapping ErrUnknownColumn.
+func (s *Store) RunsMissing(ctx context.Context, names []string, where string) ([]RunInfo, error) {
+	if _, err := s.Ingest(ctx); err != nil {
+		return nil, err
+	}
+	var filter string
+	var fargs []any
+	if strings.TrimSpace(where) != "" {
+		var err error
+		filter, fargs, err = s.whereFilter(ctx, where)
+		if err != nil {
+			return nil, err
+		}
+	}
+	runs, err := s.runs(ctx, filter, fargs...)
+	if err != nil {
+		return nil, err
+	}
+	// Which names each run has, from any of its files.
+	have := map[string]map[string]bool{}
+	if len(names) > 0 {
+		args := make([]any, len(names))
+		for i, n := range names {
+			args[i] = n
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT r.path, nm.name FROM raw.stats st
+			JOIN raw.names nm ON nm.id = st.nid
+			JOIN raw.sources s ON s.sid = st.sid JOIN raw.runs r ON r.rid = s.rid
+			WHERE r.sid IS NOT NULL AND nm.name IN (?`+strings.Repeat(", ?", len(names)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.path, err)
+		}
+		for rows.Next() {
+			var path, n string
+			if err := rows.Scan(&path, &n); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			path = filepath.Join(s.home, filepath.FromSlash(path))
+			if have[path] == nil {
+				have[path] = map[string]bool{}
+			}
+			have[path][n] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	var out []RunInfo
+	for _, r := range runs {
+		info := RunInfo{Run: r}
+		for _, n := range names {
+			if !have[r.Path][n] && !slices.Contains(info.Missing, n) {
+				info.Missing = append(info.Missing, n)
+			}
+		}
+		if len(info.Missing) > 0 || len(names) == 0 {
+			out = append(out, info)
+		}
+	}
+	for i := range out {
+		if err := s.fillRunInfo(ctx, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// whereFilter turns a user's WHERE over dataframe columns into a condition
+// on raw.runs.
+func (s *Store) whereFilter(ctx context.Context, where string) (string, []any, error) {
+	cols, err := s.columnRefs(ctx, where)
+	if err != nil {
+		return "", nil, err
+	}
+	// Which of the referenced columns are value names, loop columns or
+	// run columns.
+	var valueNames []string
+	known := map[string]bool{"projid": true, "tstamp": true, "filename": true}
+	var unknown []string
+	for _, c := range cols {
+		if known[c] {
+			continue
+		}
+		var n int
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM raw.names WHERE name = ?`, c).Scan(&n); err != nil {
+			return "", nil, fmt.Errorf("%s: %w", s.path, err)
+		}
+		if n > 0 {
+			valueNames = append(valueNames, c)
+			known[c] = true
+			continue
+		}
+		loop := strings.TrimSuffix(c, "_value")
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM raw.sigs WHERE name = ?`, loop).Scan(&n); err != nil {
+			return "", nil, fmt.Errorf("%s: %w", s.path, err)
+		}
+		if n == 0 {
+			unknown = append(unknown, c)
+		}
+	}
+	if len(unknown) > 0 {
+		return "", nil, fmt.Errorf("where %q: %w %q: no logged value, loop or run field has that name", where, ErrUnknownColumn, unknown[0])
+	}
+	var p *framePlan
+	if len(valueNames) == 0 {
+		p, err = s.planFrame(ctx, nil)
+	} else {
+		p, err = s.planFrame(ctx, valueNames)
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	q := p.namedSQL()
+	// Check the filter on its own first, so DuckDB's message is about it.
+	check := `SELECT 1 FROM (` + q + `) WHERE (` + where + `) LIMIT 0`
+	if _, err := s.db.ExecContext(ctx, check); err != nil {
+		if strings.Contains(err.Error(), "not found in FROM clause") || strings.Contains(err.Error(), "Referenced column") {
+			return "", nil, fmt.Errorf("where %q: %w: %w", where, ErrUnknownColumn, err)
+		}
+		return "", nil, fmt.Errorf("where %q: %w", where, sqlError(err))
+	}
+	filter := `AND (projid, tstamp, filename) IN (SELECT DISTINCT projid, tstamp, filename FROM (` + q + `) WHERE (` + where + `))`
+	return filter, nil, nil
+}
+
+// columnRefs lists the column names an expression mentions, using DuckDB's
+// own parser.
+func (s *Store) columnRefs(ctx context.Context, expr string) ([]string, error) {
+	var text string
+	stmt := "SELECT * FROM t WHERE (" + expr + ")"
+	// json_serialize_sql takes a constant, not a parameter.
+	if err := s.db.QueryRowContext(ctx, `SELECT json_serialize_sql(`+quoteString(stmt)+`)::VARCHAR`).Scan(&text); err != nil {
+		return nil, fmt.Errorf("where %q: %w", expr, sqlError(err))
+	}
+	var tree any
+	if err := json.Unmarshal([]byte(text), &tree); err != nil {
+		return nil, fmt.Errorf("where %q: parse tree: %w", expr, err)
+	}
+	if m, ok := tree.(map[string]any); ok && m["error"] == true {
+		return nil, fmt.Errorf("where %q: %w: %v", expr, ErrSQL, m["error_message"])
+	}
+	var cols []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if v["class"] == "COLUMN_REF" {
+				if names, ok := v["column_names"].([]any); ok && len(names) > 0 {
+					if n, ok := names[len(names)-1].(string); ok && !slices.Contains(cols, n) {
+						cols = append(cols, n)
+					}
+				}
+			}
+			for _, c := range v {
+				walk(c)
+			}
+		case []any:
+			for _, c := range v {
+				walk(c)
+			}
+		}
+	}
+	walk(tree)
+	slices.Sort(cols)
+	return cols, nil
+}
+
+// fillRunInfo adds a run's args and profile.
+func (s *Store) fillRunInfo(ctx context.Context, info *RunInfo) error {
+	nan := math.NaN()
+	info.Args = map[string]any{}
+	info.Profile = Profile{Prefix: nan, Suffix: nan, Nested: map[string][]float64{}}
+	rel := s.rel(info.Path)
+	rows, err := s.db.QueryContext(ctx, `SELECT nm.name, (['int', 'float', 'bool', 'str', 'json'])[l.t], l.v,
+			(l.flags & 1) <> 0, l.c, COALESCE(l.ci, -1), COALESCE(l.cp, 0), COALESCE(g.depth, 0), COALESCE(g.name, '')
+		FROM raw.logs l JOIN raw.sources s ON s.sid = l.sid JOIN raw.names nm ON nm.id = l.nid
+		LEFT JOIN raw.sigs g ON g.id = l.sig
+		WHERE s.path = ? AND l.flags <> 0
+		ORDER BY l.seq`, rel)
+	if err != nil {
+		return fmt.Errorf("%s: %w", info.Path, err)
+	}
+	type nested struct {
+		loop   string
+		c, p   int64
+		secs   float64
+		depth  int32
+		parent string
+		i      int64
+	}
+	var pending []nested
+	for rows.Next() {
+		var n, t, v, cn string
+		var arg bool
+		var c, i, p int64
+		var depth int32
+		if err := rows.Scan(&n, &t, &v, &arg, &c, &i, &p, &depth, &cn); err != nil {
+			rows.Close()
+			return err
+		}
+		if arg {
+			info.Args[n] = typedValue(t, v)
+			continue
+		}
+		secs, ok := typedValue(t, v).(float64)
+		if !ok {
+			if iv, isInt := typedValue(t, v).(int64); isInt {
+				secs = float64(iv)
+			} else {
+				continue
+			}
+		}
+		switch {
+		case n == "delta::prefix":
+			info.Profile.Prefix = secs
+		case n == "delta::suffix":
+			info.Profile.Suffix = secs
+		case n == "delta::iteration" && depth == 1:
+			info.Profile.MainLoop = cn
+			for int64(len(info.Profile.Iteration)) <= i {
+				info.Profile.Iteration = append(info.Profile.Iteration, nan)
+			}
+			info.Profile.Iteration[i] = secs
+		case strings.HasPrefix(n, "delta::") && c != 0:
+			pending = append(pending, nested{loop: strings.TrimPrefix(n, "delta::"), c: c, p: p, i: i, depth: depth, secs: secs, parent: cn})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// A nested loop's timing is logged in its parent iteration's context;
+	// attribute it to the outer iteration above that context.
+	for _, x := range pending {
+		outer := x.i
+		for d, p := x.depth, x.p; d > 1 && p != 0; d-- {
+			var pi, pp int64
+			err := s.db.QueryRowContext(ctx, `SELECT c.i, c.p FROM raw.ctx c JOIN raw.sources s ON s.sid = c.sid WHERE s.path = ? AND c.c = ?`, rel, p).Scan(&pi, &pp)
+			if err != nil {
+				break
+			}
+			outer, p = pi, pp
+		}
+		if outer < 0 {
+			continue
+		}
+		ts := info.Profile.Nested[x.loop]
+		for int64(len(ts)) <= outer {
+			ts = append(ts, 0)
+		}
+		ts[outer] += x.secs
+		info.Profile.Nested[x.loop] = ts
+	}
+	return nil
+}
+
+// rel returns a path inside the home relative to it, slash-separated.
+func (s *Store) rel(path string) string {
+	r, err := filepath.Rel(s.home, path)
+	if err != nil {
+		return path
+	}
+	return filepath.ToSlash(r)
+}
+
+// typedValue decodes a logged value's JSON text by its type.
+func typedValue(t, v string) any {
+	switch t {
+	case "int":
+		if n, ok := rawInt([]byte(v)); ok {
+			return n
+		}
+	case "float":
+		switch v {
+		case `"NaN"`:
+			return math.NaN()
+		case `"+Inf"`:
+			return math.Inf(1)
+		case `"-Inf"`:
+			return math.Inf(-1)
+		}
+		var f float64
+		if json.Unmarshal([]byte(v), &f) == nil {
+			return f
+		}
+	case "bool":
+		if b, ok := rawBool([]byte(v)); ok {
+			return b
+		}
+	case "str":
+		if s, ok := rawString([]byte(v)); ok {
+			return s
+		}
+	}
+	var x any
+	if json.Unmarshal([]byte(v), &x) == nil {
+		return x
+	}
+	return v
+}

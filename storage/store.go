@@ -1,0 +1,255 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+// DBName is the store's file name inside the flor home.
+const DBName = "flor.duckdb"
+
+// DefaultLockTimeout is how long Open waits for another process to release
+// the store before it gives up with ErrLocked.
+const DefaultLockTimeout = 30 * time.Second
+
+// Errors callers branch on.
+var (
+	// ErrLocked: another process (or another Store in this process) held the
+	// store for longer than the lock timeout.
+	ErrLocked = errors.New("store is locked by another flor command")
+	// ErrUnknownColumn: a WHERE filter names a column that no logged value,
+	// loop or run field provides.
+	ErrUnknownColumn = errors.New("unknown column")
+	// ErrSQL: DuckDB rejected a query; the error text carries its message.
+	ErrSQL = errors.New("query failed")
+	// ErrClosed: the Store was used after Close.
+	ErrClosed = errors.New("store is closed")
+)
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	lockTimeout time.Duration
+	messages    io.Writer
+	hostname    string
+}
+
+// WithLockTimeout bounds how long Open waits for the store's lock
+// (DefaultLockTimeout when not given; 0 tries once).
+func WithLockTimeout(d time.Duration) Option {
+	return func(o *options) { o.lockTimeout = d }
+}
+
+// WithMessages sets where the store prints what a user should see: the
+// notice that it waits for another flor command, and ingest warnings
+// (torn or invalid lines). The default is os.Stderr; nil discards.
+func WithMessages(w io.Writer) Option {
+	return func(o *options) {
+		if w == nil {
+			w = io.Discard
+		}
+		o.messages = w
+	}
+}
+
+// withHostname overrides the host name used to decide whether a run is
+// still running (tests).
+func withHostname(h string) Option {
+	return func(o *options) { o.hostname = h }
+}
+
+// Store is an open flor store: the DuckDB database of one flor home. It is
+// safe for concurrent use by multiple goroutines. Close it as soon as the
+// work is done: while it is open, no other flor command can open the store.
+type Store struct {
+	home string
+	path string
+	opts options
+	db   *sql.DB
+
+	mu      sync.Mutex // serialises Ingest
+	release func()
+	closed  bool
+}
+
+// Home returns the flor home the store belongs to.
+func (s *Store) Home() string { return s.home }
+
+// Path returns the path of the DuckDB file.
+func (s *Store) Path() string { return s.path }
+
+// DB returns the underlying database handle, for callers that need
+// database/sql directly. The views listed in the package documentation are
+// available on it; the tables in schema raw are the store's own and may
+// change between versions.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Open opens the store of the flor home directory home, creating the
+// directory and the database when missing, and brings the database up to
+// date with the home's run files (see Ingest) before returning.
+//
+// DuckDB lets one process at a time open a database for writing. When
+// another process holds it, Open prints once "flor: waiting for another flor
+// command to release <path>" and retries until the lock timeout, then fails
+// with an error wrapping ErrLocked.
+func Open(ctx context.Context, home string, opts ...Option) (*Store, error) {
+	s, err := openNoIngest(ctx, home, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Ingest(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openNoIngest(ctx context.Context, home string, opts ...Option) (*Store, error) {
+	o := options{lockTimeout: DefaultLockTimeout, messages: os.Stderr}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.hostname == "" {
+		o.hostname, _ = os.Hostname()
+	}
+	abs, err := filepath.Abs(home)
+	if err != nil {
+		return nil, fmt.Errorf("flor home %s: %w", home, err)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return nil, fmt.Errorf("flor home: %w", err)
+	}
+	s := &Store{home: abs, path: filepath.Join(abs, DBName), opts: o}
+	if err := s.connect(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases the database. It is safe to call more than once.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var err error
+	if s.db != nil {
+		err = s.db.Close() // closes the connector too
+	}
+	if s.release != nil {
+		s.release()
+	}
+	if err != nil {
+		return fmt.Errorf("close %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// DuckDB's lock is per process: a second open of the same file in this
+// process shares the first one's instance, and two Stores ingesting into one
+// instance at once would conflict. Stores of one path exclude each other
+// here the way processes do through DuckDB's lock.
+var (
+	inProcessMu    sync.Mutex
+	inProcessLocks = map[string]chan struct{}{}
+)
+
+func tryLockInProcess(path string) (release func(), ok bool) {
+	inProcessMu.Lock()
+	ch, found := inProcessLocks[path]
+	if !found {
+		ch = make(chan struct{}, 1)
+		inProcessLocks[path] = ch
+	}
+	inProcessMu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, true
+	default:
+		return nil, false
+	}
+}
+
+var lockHolderRE = regexp.MustCompile(`Conflicting lock is held in (.+?) \(PID (\d+)\)`)
+
+func isLockError(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "Could not set lock on file")
+}
+
+// connect opens the DuckDB file, waiting with backoff while another process
+// or Store holds it.
+func (s *Store) connect(ctx context.Context) error {
+	deadline := time.Now().Add(s.opts.lockTimeout)
+	delay := 20 * time.Millisecond
+	warned := false
+	var holder string
+	for {
+		release, ok := tryLockInProcess(s.path)
+		if ok {
+			conn, err := duckdb.NewConnector(s.path, nil)
+			if err == nil {
+				s.db = sql.OpenDB(conn)
+				s.release = release
+				return nil
+			}
+			release()
+			if !isLockError(err) {
+				return fmt.Errorf("open %s: %w", s.path, err)
+			}
+			holder = "another process"
+			if m := lockHolderRE.FindStringSubmatch(err.Error()); m != nil {
+				holder = m[1]
+				if m[2] != "" {
+					holder += " (pid " + m[2] + ")"
+				}
+			}
+		} else {
+			holder = "another Store of this process"
+		}
+		now := time.Now()
+		if !now.Before(deadline) {
+			return fmt.Errorf("open %s: %w: still held by %s after %s", s.path, ErrLocked, holder, s.opts.lockTimeout)
+		}
+		if !warned {
+			fmt.Fprintf(s.opts.messages, "flor: waiting for another flor command to release %s\n", s.path)
+			warned = true
+		}
+		wait := min(delay, deadline.Sub(now))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("open %s: waiting for lock held by %s: %w", s.path, holder, ctx.Err())
+		case <-t.C:
+		}
+		delay = min(delay*3/2, time.Second)
+	}
+}
+
+// checkOpen reports ErrClosed after Close.
+func (s *Store) checkOpen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("%s: %w", s.path, ErrClosed)
+	}
+	return nil
+}
