@@ -177,6 +177,13 @@ func (p *replayer) replaySteps(ctx context.Context, row *Row, id string, log *os
 	defer p.slots.release(len(ranges))
 	var wg sync.WaitGroup
 	errs := make([]error, len(ranges))
+	var progress []string
+	for w := range ranges {
+		progress = append(progress, filepath.Join(work, fmt.Sprintf("progress-w%d", w)))
+	}
+	if lv.Mode == runtime.ModeLoop {
+		p.watch(row, progress, n)
+	}
 	for w, rg := range ranges {
 		plan := runtime.Plan{
 			ID: id, Home: p.opt.Home, ProjID: run.ProjID, Tstamp: run.Tstamp, Filename: run.Filename,
@@ -184,6 +191,7 @@ func (p *replayer) replaySteps(ctx context.Context, row *Row, id string, log *os
 			Out:   filepath.Join(tmpDir, fmt.Sprintf("w%d.jsonl", w)),
 			Names: p.opt.Names, Execute: lv.Execute, Start: rg[0], Stop: rg[1], Mode: lv.Mode,
 			Suffix: lv.Suffix && rg[1] < 0 && run.Status == "finished", Worker: w,
+			Progress: progress[w],
 		}
 		planFile := filepath.Join(work, fmt.Sprintf("plan-w%d.json", w))
 		data, _ := json.MarshalIndent(plan, "", "  ")
@@ -197,6 +205,7 @@ func (p *replayer) replaySteps(ctx context.Context, row *Row, id string, log *os
 		}()
 	}
 	wg.Wait()
+	p.workersDone(row)
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

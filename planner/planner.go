@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,8 +15,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/flordb/flor/analyzer"
-	"github.com/flordb/flor/runtime"
 )
 
 // ErrNothingToDo: every selected run already has the values.
@@ -29,7 +31,8 @@ type Options struct {
 	Root     string   // the repository's top directory (the working tree)
 	Home     string   // the flor directory
 	KeepWork bool     // keep temporary directories, for debugging
-	// Progress receives one line per step of each run; nil = none.
+	// Progress receives one line per step of each run; nil = none. When it
+	// is a terminal, a bar of runs and epochs is kept below the lines.
 	Progress io.Writer
 }
 
@@ -173,13 +176,79 @@ type replayer struct {
 	opt   Options
 	id    string
 	slots slots
-	mu    sync.Mutex
+
+	mu       sync.Mutex
+	bar      bool             // Progress is a terminal
+	progress map[int][]string // per row, its workers' progress files
+	epochs   map[int]int      // per row, main-loop iterations to replay
+	done     map[int]bool     // rows finished (well or not)
+	counted  map[int]int      // per row, iterations replayed, once its workers ended
+	rows     int
 }
 
 func (p *replayer) status(row *Row, what string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.bar {
+		fmt.Fprint(p.opt.Progress, "\r\x1b[K")
+	}
 	fmt.Fprintf(p.opt.Progress, "[%d] %s %s: %s\n", row.Index, row.Run.Tstamp, row.Run.Filename, what)
+	p.drawLocked()
+}
+
+// watch registers a row's workers' progress files and its iterations.
+func (p *replayer) watch(row *Row, files []string, epochs int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.progress[row.Index] = files
+	p.epochs[row.Index] = epochs
+}
+
+func (p *replayer) finished(row *Row) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done[row.Index] = true
+}
+
+// countLocked is the number of iterations a row's workers have reported;
+// it stays once the workers are done and their files are gone.
+func (p *replayer) countLocked(idx int) int {
+	if n, ok := p.counted[idx]; ok {
+		return n
+	}
+	n := 0
+	for _, f := range p.progress[idx] {
+		data, _ := os.ReadFile(f)
+		n += bytes.Count(data, []byte{'\n'})
+	}
+	return n
+}
+
+// workersDone freezes a row's count before its files are removed.
+func (p *replayer) workersDone(row *Row) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.counted[row.Index] = p.countLocked(row.Index)
+}
+
+// drawLocked redraws the bar: runs done and epochs replayed.
+func (p *replayer) drawLocked() {
+	if !p.bar {
+		return
+	}
+	var done, total int
+	for idx := range p.progress {
+		total += p.epochs[idx]
+		done += p.countLocked(idx)
+	}
+	ndone := len(p.done)
+	line := fmt.Sprintf("replay: runs %d/%d", ndone, p.rows)
+	if total > 0 {
+		const width = 30
+		fill := min(width, width*done/total)
+		line += fmt.Sprintf(" | epochs %d/%d |%s%s|", done, total, strings.Repeat("█", fill), strings.Repeat(" ", width-fill))
+	}
+	fmt.Fprint(p.opt.Progress, "\r\x1b[K"+line)
 }
 
 // Execute replays the schedule's runs, versions side by side, and returns
@@ -188,7 +257,28 @@ func (p *replayer) status(row *Row, what string) {
 func Execute(ctx context.Context, s *Schedule, opt Options) []*Outcome {
 	opt = opt.withDefaults()
 	cleanStale(opt.Home)
-	p := &replayer{opt: opt, id: time.Now().UTC().Format("20060102T150405.000000Z"), slots: newSlots(opt.Workers)}
+	p := &replayer{opt: opt, id: time.Now().UTC().Format("20060102T150405.000000Z"), slots: newSlots(opt.Workers),
+		bar: isTerminal(opt.Progress), progress: map[int][]string{}, epochs: map[int]int{}, done: map[int]bool{},
+		counted: map[int]int{}, rows: len(s.Rows)}
+	if p.bar {
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			t := time.NewTicker(250 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					p.mu.Lock()
+					p.drawLocked()
+					p.mu.Unlock()
+				}
+			}
+		}()
+		defer fmt.Fprint(opt.Progress, "\r\x1b[K")
+	}
 	outs := make([]*Outcome, len(s.Rows))
 	var wg sync.WaitGroup
 	for i, row := range s.Rows {
@@ -196,6 +286,7 @@ func Execute(ctx context.Context, s *Schedule, opt Options) []*Outcome {
 		go func() {
 			defer wg.Done()
 			outs[i] = p.replayOne(ctx, row)
+			p.finished(row)
 			if outs[i].Err != nil {
 				p.status(row, "failed: "+firstLine(outs[i].Err.Error())+" (log: "+outs[i].Log+")")
 			} else {
@@ -221,5 +312,8 @@ func defaultWorkers() int {
 	return max(1, n)
 }
 
-var _ = runtime.ModeLoop
-var _ = os.Getpid
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

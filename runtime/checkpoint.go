@@ -224,8 +224,9 @@ func (r *Run) capture(e int64, block string, occ int, extras []any) {
 	}
 	r.w.mu.Lock()
 	regs := slices.Clone(r.ckpts)
+	committed := r.committed
 	r.w.mu.Unlock()
-	if len(regs) == 0 && len(extras) == 0 {
+	if committed || len(regs) == 0 && len(extras) == 0 {
 		return
 	}
 	job := captureJob{e: e, block: block, occ: occ}

@@ -264,17 +264,12 @@ func (ls *loopState) exit() {
 	}
 	switch {
 	case f.block && r.replay == nil:
-		r.logAt(f, "delta::"+f.name, time.Since(f.begun).Seconds())
+		// Recorded in the main iteration's context: the block's parent.
+		r.log("delta::"+f.name, scalar{kind: TypeFloat, f: time.Since(f.begun).Seconds()}, flagInternal)
 		r.capture(r.mainIter(), f.name, f.occ, nil)
 	case f.isMain && r.replay != nil && !r.replay.plan.Suffix:
 		r.exitNow()
 	}
-}
-
-// logAt records an internal duration in the context of the main loop's
-// current iteration (the parent of a block).
-func (r *Run) logAt(_ *frame, name string, secs float64) {
-	r.log(name, scalar{kind: TypeFloat, f: secs}, flagInternal)
 }
 
 func (r *Run) mainIter() int64 {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 )
 
 // ErrReplay: the replay plan or the recorded run cannot be used.
@@ -214,14 +213,4 @@ func (r *Run) restoreLast() {
 		r.fatal(fmt.Errorf("replay: the run has no checkpoint of its main loop: %w", ErrCheckpoint))
 	}
 	r.restoreIteration(r.replay.last)
-}
-
-// Executed reports whether a block id runs in replay (for tests and tools).
-func (rs *replayState) Executed() []string {
-	ids := make([]string, 0, len(rs.execute))
-	for id := range rs.execute {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
 }

@@ -152,9 +152,13 @@ func TestReplayMatchesFreshRun(t *testing.T) {
 	t.Run("outer level skips the nested loops", func(t *testing.T) {
 		plan := base
 		plan.Out = filepath.Join(t.TempDir(), "w0.jsonl")
+		plan.Progress = filepath.Join(t.TempDir(), "progress")
 		tr := &trainer{newStmts: true}
 		if code := replayRun(t, dir, plan, tr); code != 0 {
 			t.Fatalf("exit %d", code)
+		}
+		if data, _ := os.ReadFile(plan.Progress); string(data) != "0\n1\n2\n3\n" {
+			t.Errorf("progress file = %q, want the four iterations", data)
 		}
 		if tr.stepsRun != 0 {
 			t.Errorf("the step loop ran %d times; it holds no new statement", tr.stepsRun)

@@ -189,7 +189,7 @@ func (r *Run) start() error {
 	// Records buffered before the start (Arg values) follow the header.
 	r.w.buf = append(append(hdr, '\n'), r.w.buf...)
 	r.w.mu.Unlock()
-	r.w.start(f, r.tick)
+	r.w.start(f)
 	r.w.flush() // the header, and the args before it, are on disk at once
 	return nil
 }
@@ -424,9 +424,6 @@ func (r *Run) ctxLocked() int64 {
 	}
 	return parent
 }
-
-// tick runs every flush interval on the writer's goroutine.
-func (r *Run) tick() {}
 
 // Commit ends the run: records the time after the main loop, reports
 // kwargs no Arg read, waits for checkpoints to be stored, and syncs the

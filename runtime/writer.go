@@ -24,13 +24,14 @@ type recordWriter struct {
 	file *os.File
 	path string
 
-	kick   chan struct{}
-	done   chan struct{}
-	closed chan struct{}
-	werr   error // first write error, reported at close
-	spare  []byte
-	wmu    sync.Mutex // serialises writes to file
-	onTick func()
+	kick     chan struct{}
+	done     chan struct{}
+	closed   chan struct{}
+	werr     error // first write error, reported at close
+	spare    []byte
+	wmu      sync.Mutex // serialises writes to file
+	shut     bool       // closed; guarded by wmu
+	stopOnce sync.Once
 	// write-through budget, guarded by mu
 	windowStart int64
 	windowCount int
@@ -74,11 +75,10 @@ func newRecordWriter() *recordWriter {
 }
 
 // start gives the writer its file and starts the background flushes.
-func (w *recordWriter) start(f *os.File, onTick func()) {
+func (w *recordWriter) start(f *os.File) {
 	w.wmu.Lock()
 	w.file = f
 	w.path = f.Name()
-	w.onTick = onTick
 	w.wmu.Unlock()
 	go w.loop()
 }
@@ -90,9 +90,6 @@ func (w *recordWriter) loop() {
 	for {
 		select {
 		case <-t.C:
-			if w.onTick != nil {
-				w.onTick()
-			}
 			w.flush()
 		case <-w.kick:
 			w.flush()
@@ -111,7 +108,7 @@ func (w *recordWriter) flush() {
 	out := w.buf
 	w.buf = w.spare[:0]
 	w.mu.Unlock()
-	if len(out) > 0 && w.werr == nil && w.file != nil {
+	if len(out) > 0 && w.werr == nil && w.file != nil && !w.shut {
 		if _, err := w.file.Write(out); err != nil {
 			w.werr = fmt.Errorf("writing %s: %w", w.path, err)
 		}
@@ -130,20 +127,23 @@ func (w *recordWriter) maybeKickLocked() {
 	}
 }
 
-// close flushes, syncs and closes the file.
+// close flushes, syncs and closes the file. Later calls do nothing.
 func (w *recordWriter) close() error {
-	if w.file == nil {
+	w.wmu.Lock()
+	started := w.file != nil && !w.shut
+	w.wmu.Unlock()
+	if !started {
 		return nil
 	}
-	select {
-	case <-w.done:
-	default:
-		close(w.done)
-	}
+	w.stopOnce.Do(func() { close(w.done) })
 	<-w.closed
 	w.flush()
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
+	if w.shut {
+		return nil
+	}
+	w.shut = true
 	err := w.werr
 	if serr := w.file.Sync(); serr != nil && err == nil {
 		err = fmt.Errorf("syncing %s: %w", w.path, serr)
