@@ -2,6 +2,10 @@ package planner
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/flordb/flor/runtime"
@@ -9,18 +13,40 @@ import (
 
 // Costs the planner assumes for work no run records.
 const (
-	// buildCost: building one version with a warm Go build cache.
+	// buildCost: building one version with a warm Go build cache, until
+	// a replay in this flor home has measured it.
 	buildCost = 3 * time.Second
 	// restoreCost: reading and decoding one checkpoint.
 	restoreCost = 50 * time.Millisecond
 )
 
+// buildStats is where the last measured build time is kept.
+func buildStats(home string) string { return filepath.Join(home, "logs", "build-seconds") }
+
+// lastBuild is the last measured build time in home, else buildCost.
+func lastBuild(home string) time.Duration {
+	data, err := os.ReadFile(buildStats(home))
+	if err != nil {
+		return buildCost
+	}
+	s, err := strconv.ParseFloat(strings.TrimSpace(string(data)), 64)
+	if err != nil || s <= 0 {
+		return buildCost
+	}
+	return time.Duration(s * float64(time.Second))
+}
+
+// saveBuild keeps a measured build time for the next estimates.
+func saveBuild(home string, d time.Duration) {
+	_ = os.WriteFile(buildStats(home), []byte(strconv.FormatFloat(d.Seconds(), 'f', 2, 64)+"\n"), 0o644)
+}
+
 // Estimate is the expected wall time of replaying r at level lv with
-// workers processes. It improves on FlorDB's formulas by subtracting only
+// workers processes, building its version taking build. It improves on FlorDB's formulas by subtracting only
 // the nested loops that are skipped, by charging a measured-size restore
 // rather than a second per epoch, and by dividing the loop among workers.
-func Estimate(r *Run, lv Level, workers int) time.Duration {
-	t := buildCost + r.Prefix
+func Estimate(r *Run, lv Level, workers int, build time.Duration) time.Duration {
+	t := build + r.Prefix
 	switch lv.Mode {
 	case runtime.ModePrefix:
 		return t

@@ -133,8 +133,12 @@ func (p *replayer) replaySteps(ctx context.Context, row *Row, id string, log *os
 	if err := p.slots.acquire(ctx, 1); err != nil {
 		return err
 	}
+	built := time.Now()
 	err = build(ctx, modDir, oldPkg, bin, log)
 	p.slots.release(1)
+	if err == nil {
+		saveBuild(p.opt.Home, time.Since(built))
+	}
 	if err != nil {
 		return fmt.Errorf("version %s: %w", short(run.Snapshot), err)
 	}

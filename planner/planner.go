@@ -100,6 +100,11 @@ func Plan(ctx context.Context, opt Options, runs []*Run) (*Schedule, error) {
 		if err != nil && !errors.Is(err, ErrNoStatement) {
 			return nil, err
 		}
+		// Effects replay cannot restore: the values may differ from a
+		// fresh run's, and the user must know before going on.
+		for _, w := range a.Warnings() {
+			s.Notes = append(s.Notes, fmt.Sprintf("%s: %s", prog, w.Error()))
+		}
 		levels[prog] = lv
 		s.Level = s.Level.max(lv)
 	}
@@ -116,9 +121,10 @@ func Plan(ctx context.Context, opt Options, runs []*Run) (*Schedule, error) {
 		}
 		return nil, fmt.Errorf("%w: %s", ErrNoStatement, msg)
 	}
+	build := lastBuild(opt.Home)
 	for i, r := range runs {
 		lv := levels[r.Filename]
-		s.Rows = append(s.Rows, &Row{Index: i + 1, Run: r, Level: lv, Estimate: Estimate(r, lv, opt.Workers)})
+		s.Rows = append(s.Rows, &Row{Index: i + 1, Run: r, Level: lv, Estimate: Estimate(r, lv, opt.Workers, build)})
 	}
 	if len(runs) == 0 {
 		return s, ErrNothingToDo

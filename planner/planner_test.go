@@ -34,10 +34,10 @@ func TestEstimate(t *testing.T) {
 	r := &Run{Prefix: 2 * time.Second, Suffix: time.Second,
 		Iterations: []time.Duration{10 * time.Second, 10 * time.Second},
 		Nested:     []time.Duration{9 * time.Second, 9 * time.Second}}
-	prefix := Estimate(r, Level{Mode: runtime.ModePrefix}, 1)
-	outer := Estimate(r, Level{Mode: runtime.ModeLoop}, 1)
-	nested1 := Estimate(r, Level{Mode: runtime.ModeLoop, Nested: true}, 1)
-	nested2 := Estimate(r, Level{Mode: runtime.ModeLoop, Nested: true}, 2)
+	prefix := Estimate(r, Level{Mode: runtime.ModePrefix}, 1, buildCost)
+	outer := Estimate(r, Level{Mode: runtime.ModeLoop}, 1, buildCost)
+	nested1 := Estimate(r, Level{Mode: runtime.ModeLoop, Nested: true}, 1, buildCost)
+	nested2 := Estimate(r, Level{Mode: runtime.ModeLoop, Nested: true}, 2, buildCost)
 	if !(prefix < outer && outer < nested2 && nested2 < nested1) {
 		t.Errorf("prefix %v, outer %v, nested/2 %v, nested/1 %v: not in increasing cost", prefix, outer, nested2, nested1)
 	}
@@ -45,7 +45,7 @@ func TestEstimate(t *testing.T) {
 	if want := buildCost + 2*time.Second + 2*time.Second + 3*restoreCost; outer != want {
 		t.Errorf("outer = %v, want %v", outer, want)
 	}
-	if withSuffix := Estimate(r, Level{Mode: runtime.ModeLoop, Suffix: true}, 1); withSuffix != outer+time.Second {
+	if withSuffix := Estimate(r, Level{Mode: runtime.ModeLoop, Suffix: true}, 1, buildCost); withSuffix != outer+time.Second {
 		t.Errorf("suffix adds %v, want 1s", withSuffix-outer)
 	}
 	if Bucket(5*time.Second) != "under 10 seconds" || Bucket(time.Minute) != "under 2 minutes" {
