@@ -217,7 +217,7 @@ func (s *state) walkLoop(st ast.Stmt, body *ast.BlockStmt, c *ctx) {
 		s.mainStmt, s.mainBody = full, c.body()
 		s.phase = PhaseMain
 		entry.Phase = PhaseMain
-		s.a.Prefix, s.a.Suffix = nil, nil
+		s.a.Prefix, s.a.Suffix = []Span{}, []Span{}
 		for i, b := range c.bodies {
 			var at ast.Node = full
 			if i < len(c.calls) {

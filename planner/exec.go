@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
+	"github.com/flordb/flor/analyzer"
 	"github.com/flordb/flor/runtime"
 )
 
@@ -143,11 +144,23 @@ func (p *replayer) replaySteps(ctx context.Context, row *Row, id string, log *os
 		return fmt.Errorf("version %s: %w", short(run.Snapshot), err)
 	}
 
-	// Workers: the main loop's recorded iterations split into ranges.
+	// Workers: the main loop's recorded iterations split into ranges. A
+	// worker starts from the checkpoint before its range, so the run must
+	// have one for every iteration, and no block may hold state that only
+	// its own captures keep (skip-block extras).
 	n := len(run.Iterations)
+	if lv.Mode == runtime.ModeSuffix && (n == 0 || run.Captured < n) {
+		// Nothing to restore the main loop's end from: run it.
+		lv.Mode, lv.Suffix = runtime.ModeLoop, true
+		out.Level = lv
+	}
 	ranges := [][2]int64{{0, -1}}
 	if lv.Mode == runtime.ModeLoop {
-		ranges = split(n, p.opt.Workers)
+		workers := p.opt.Workers
+		if run.Captured < n || hasExtras(a) {
+			workers = 1
+		}
+		ranges = split(n, workers)
 		if run.Status != "finished" && n > 0 {
 			// Do not run past where the run stopped.
 			ranges[len(ranges)-1][1] = int64(n)
@@ -269,4 +282,16 @@ func cleanStale(home string) {
 		}
 		os.RemoveAll(d)
 	}
+}
+
+// hasExtras reports whether a block passes extras to its skip block: state
+// only that block's captures keep, which a worker starting mid-run cannot
+// restore.
+func hasExtras(a *analyzer.Analysis) bool {
+	for _, b := range a.Blocks {
+		if b.Skippable && len(b.Extras) > 0 {
+			return true
+		}
+	}
+	return false
 }

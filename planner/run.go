@@ -2,6 +2,7 @@ package planner
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -26,6 +27,9 @@ type Run struct {
 	Suffix     time.Duration   // after the main loop
 	Iterations []time.Duration // each main-loop iteration
 	Nested     []time.Duration // time in nested loops, per main-loop iteration
+	// Captured counts the main-loop iterations whose end state the run
+	// checkpointed: a replay may start only after one of those.
+	Captured int
 }
 
 // Total is the run's recorded duration.
@@ -37,7 +41,8 @@ func (r *Run) Total() time.Duration {
 	return t
 }
 
-// readHeader fills Argv and Cwd from the run file's first record.
+// readHeader fills Argv and Cwd from the run file's first record and
+// counts the end-of-iteration checkpoints after it.
 func (r *Run) readHeader() error {
 	f, err := os.Open(r.File)
 	if err != nil {
@@ -66,5 +71,15 @@ func (r *Run) readHeader() error {
 	if r.Kwargs == nil {
 		r.Kwargs = h.Kwargs
 	}
-	return nil
+	for sc.Scan() {
+		if line := sc.Bytes(); bytes.HasPrefix(line, ckptPrefix) && bytes.Contains(line, endOfIteration) {
+			r.Captured++
+		}
+	}
+	return sc.Err()
 }
+
+var (
+	ckptPrefix     = []byte(`{"k":"ckpt"`)
+	endOfIteration = []byte(`,"b":"",`)
+)

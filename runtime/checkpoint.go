@@ -218,7 +218,12 @@ type captureJob struct {
 // capture encodes the registered objects (and a block's extras) now, on the
 // caller's goroutine, since their state is what must be kept; hashing and
 // writing happen on a background goroutine.
-func (r *Run) capture(e int64, block string, occ int, extras []any) {
+//
+// A capture of nothing (no registration, no extras) is written only for an
+// instrumented skip block (empty is set): the analysis found nothing there
+// to restore. A nested flor.Loop in a program that registers nothing gets
+// no capture, so replay runs it rather than trusting an empty state.
+func (r *Run) capture(e int64, block string, occ int, extras []any, empty bool) {
 	if r.replay != nil {
 		return
 	}
@@ -226,7 +231,7 @@ func (r *Run) capture(e int64, block string, occ int, extras []any) {
 	regs := slices.Clone(r.ckpts)
 	committed := r.committed
 	r.w.mu.Unlock()
-	if committed || len(regs) == 0 && len(extras) == 0 {
+	if committed || len(regs) == 0 && len(extras) == 0 && !empty {
 		return
 	}
 	job := captureJob{e: e, block: block, occ: occ}

@@ -227,7 +227,7 @@ func (ls *loopState) endIteration() bool {
 	}
 	if r.replay == nil {
 		r.log("delta::iteration", scalar{kind: TypeFloat, f: time.Since(f.begun).Seconds()}, flagInternal)
-		r.capture(f.iter, "", 0, nil)
+		r.capture(f.iter, "", 0, nil, false)
 		return true
 	}
 	r.replay.iterationDone(f.iter)
@@ -266,7 +266,7 @@ func (ls *loopState) exit() {
 	case f.block && r.replay == nil:
 		// Recorded in the main iteration's context: the block's parent.
 		r.log("delta::"+f.name, scalar{kind: TypeFloat, f: time.Since(f.begun).Seconds()}, flagInternal)
-		r.capture(r.mainIter(), f.name, f.occ, nil)
+		r.capture(r.mainIter(), f.name, f.occ, nil, false)
 	case f.isMain && r.replay != nil && !r.replay.plan.Suffix:
 		r.exitNow()
 	}

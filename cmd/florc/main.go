@@ -1,11 +1,3 @@
-// Command florc is flor's compiler: it analyses Go training programs that
-// use flor and instruments them so that replay can skip loops and restore
-// their effects.
-//
-//	florc analyze [--json] PKG
-//	florc instrument [-w | -o DIR] PKG
-//
-// Run `florc COMMAND --help` for a command's flags and examples.
 package main
 
 import (

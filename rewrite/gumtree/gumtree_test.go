@@ -603,3 +603,19 @@ func TestLinearRecoveryOfLongFunction(t *testing.T) {
 		t.Errorf("without linear recovery all statements still map: the test no longer shows the option's use")
 	}
 }
+
+// BenchmarkMatch1000LinesRenamed renames a variable used on most lines, the
+// case that leaves the most to the bottom-up phase and the recoveries.
+func BenchmarkMatch1000LinesRenamed(b *testing.B) {
+	src := genFile(1000)
+	renamed := strings.NewReplacer("(w ", "(weights ", "w[", "weights[", "(w)", "(weights)", "(w,", "(weights,", "\tw :=", "\tweights :=").Replace(src)
+	if renamed == src {
+		b.Fatal("nothing renamed")
+	}
+	_, _, x := parse(b, renamed)
+	_, _, y := parse(b, src)
+	b.ReportMetric(float64(len(x.Nodes)), "nodes")
+	for b.Loop() {
+		Match(x, y)
+	}
+}

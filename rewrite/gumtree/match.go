@@ -269,20 +269,13 @@ func (m *matcher) resolve(cands []pair) {
 		pair
 		dice, lex1, lex2, dist float64
 	}
-	memo := make(map[[2]int]float64)
 	parentDice := func(a, b *Node) float64 {
 		if a.Parent == nil || b.Parent == nil {
 			return 0
 		}
-		k := [2]int{a.Parent.ID, b.Parent.ID}
-		d, ok := memo[k]
-		if !ok {
-			d = m.Dice(a.Parent, b.Parent)
-			memo[k] = d
-		}
-		return d
+		return m.Dice(a.Parent, b.Parent)
 	}
-	lx := newLexicon()
+	lx := newLexicon(m.SrcTree, m.DstTree)
 	n1, n2 := float64(len(m.SrcTree.Nodes)), float64(len(m.DstTree.Nodes))
 	s := make([]scored, len(cands))
 	for i, c := range cands {
@@ -294,7 +287,8 @@ func (m *matcher) resolve(cands []pair) {
 			}
 		}
 	}
-	slices.SortStableFunc(s, func(x, y scored) int {
+	// The order is total (IDs last), so an unstable sort is deterministic.
+	slices.SortFunc(s, func(x, y scored) int {
 		if c := cmp.Compare(y.dice, x.dice); c != 0 {
 			return c
 		}
@@ -319,19 +313,21 @@ func (m *matcher) resolve(cands []pair) {
 	}
 }
 
-// lexicon computes the leaves (label and value) of subtrees as sorted
-// hashes, once per subtree.
+// lexicon computes the leaves (label and value) of source and destination
+// subtrees as sorted hashes, once per subtree.
 type lexicon struct {
-	leaves map[*Node][]uint64
+	src, dst [][]uint64 // by node ID
 }
 
-func newLexicon() *lexicon { return &lexicon{leaves: make(map[*Node][]uint64)} }
+func newLexicon(src, dst *Tree) *lexicon {
+	return &lexicon{src: make([][]uint64, len(src.Nodes)), dst: make([][]uint64, len(dst.Nodes))}
+}
 
-func (l *lexicon) of(n *Node) []uint64 {
-	if s, ok := l.leaves[n]; ok {
+func leaves(memo [][]uint64, n *Node) []uint64 {
+	if s := memo[n.ID]; s != nil {
 		return s
 	}
-	var s []uint64
+	s := []uint64{}
 	var walk func(*Node)
 	walk = func(x *Node) {
 		if x.IsLeaf() {
@@ -343,13 +339,14 @@ func (l *lexicon) of(n *Node) []uint64 {
 	}
 	walk(n)
 	slices.Sort(s)
-	l.leaves[n] = s
+	memo[n.ID] = s
 	return s
 }
 
-// similarity is the Dice similarity of the leaf multisets of a and b.
+// similarity is the Dice similarity of the leaf multisets of a (a source
+// node) and b (a destination node).
 func (l *lexicon) similarity(a, b *Node) float64 {
-	x, y := l.of(a), l.of(b)
+	x, y := leaves(l.src, a), leaves(l.dst, b)
 	if len(x)+len(y) == 0 {
 		return 0
 	}

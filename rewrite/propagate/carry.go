@@ -1,6 +1,7 @@
 package propagate
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"go/ast"
@@ -163,7 +164,7 @@ func (p *propagation) hasContext(n *gumtree.Node) bool {
 		if ast.Node(s) == n.AST {
 			break
 		}
-		if isListStmt(p.m.Dst(p.nv.tree.Node(s))) {
+		if p.stmtCounterpart(p.nv.tree.Node(s)) != nil {
 			return true
 		}
 	}
@@ -191,17 +192,46 @@ func (p *propagation) inCarried(pos token.Pos) bool {
 	return false
 }
 
-// plan decides, for each statement, whether it is present, where it goes
-// and what its text is.
+// plan decides, for each statement, whether it is present, and where the
+// others go and what their text is.
 func (p *propagation) plan() {
+	var rest []*carry
 	for _, c := range p.carries {
-		if c.err == nil && c.outer == nil {
-			p.planOne(c)
+		if c.err == nil && c.outer == nil && !p.present(c) {
+			rest = append(rest, c)
 		}
+	}
+	for _, c := range rest {
+		p.place(c)
 	}
 }
 
-func (p *propagation) planOne(c *carry) {
+// carried returns the carry whose statement is n, if any.
+func (p *propagation) carried(n *gumtree.Node) *carry {
+	for _, c := range p.carries {
+		if c.node == n {
+			return c
+		}
+	}
+	return nil
+}
+
+// stmtCounterpart returns the old statement mapped to the new statement n,
+// as a place to insert after: nil when n is being carried itself (its mapping,
+// if any, is to some other old statement) unless it is present.
+func (p *propagation) stmtCounterpart(n *gumtree.Node) *gumtree.Node {
+	if c := p.carried(n); c != nil && c.status != Present {
+		return nil
+	}
+	if o := p.m.Dst(n); isListStmt(o) {
+		return o
+	}
+	return nil
+}
+
+// present reports whether the old version has the statement already, and
+// fails it when the old version logs its name with other code.
+func (p *propagation) present(c *carry) bool {
 	var names []string
 	for name, sites := range p.newLogs {
 		for _, s := range sites {
@@ -216,13 +246,13 @@ func (p *propagation) planOne(c *carry) {
 	if o := p.m.Dst(c.node); o != nil {
 		if len(names) == 0 {
 			c.status, c.old = Present, p.ov.position(o.Pos())
-			return
+			return true
 		}
 		for _, name := range names {
 			for _, s := range p.oldLogs[name] {
 				if p.ov.tree.Contains(o, s.stmt) {
 					c.status, c.old = Present, p.ov.position(s.stmt.Pos())
-					return
+					return true
 				}
 			}
 		}
@@ -236,7 +266,7 @@ func (p *propagation) planOne(c *carry) {
 			oldText := string(f.src[p.ov.offset(s.stmt.Pos()):p.ov.offset(s.stmt.End())])
 			if squeeze(text) == squeeze(oldText) {
 				c.status, c.old = Present, p.ov.position(s.stmt.Pos())
-				return
+				return true
 			}
 			if conflict == nil {
 				conflict = &p.oldLogs[name][i]
@@ -246,8 +276,13 @@ func (p *propagation) planOne(c *carry) {
 	if conflict != nil {
 		p.fail(c, fmt.Errorf("%s: %w: %q is logged at %s with other code", p.describe(c.orig), ErrConflict,
 			conflict.name, p.ov.position(conflict.stmt.Pos())))
-		return
+		return true
 	}
+	return false
+}
+
+// place finds where the statement goes and renders it for that place.
+func (p *propagation) place(c *carry) {
 	at, err := p.anchor(c)
 	if err != nil {
 		p.fail(c, err)
@@ -255,7 +290,7 @@ func (p *propagation) planOne(c *carry) {
 	}
 	c.at = at
 	text, stmtOff, imports := p.render(c, at.file)
-	c.text = at.indent + reindent(text, p.indentOf(p.nv, c.node), at.indent, p.rawLines(c))
+	c.text = at.indent + reindent(text, p.indentOf(p.nv, c.node), at.indent, p.rawLines(c, stmtOff))
 	// The statement starts its line, after the lines of a leading comment.
 	c.stmtOff = len(at.indent)
 	for range strings.Count(text[:stmtOff], "\n") {
@@ -285,7 +320,7 @@ func (p *propagation) anchor(c *carry) (point, error) {
 	idx := slices.IndexFunc(list, func(s ast.Stmt) bool { return ast.Node(s) == c.node.AST })
 	var nearest *gumtree.Node
 	for k := idx - 1; k >= 0; k-- {
-		if o := p.m.Dst(p.nv.tree.Node(list[k])); isListStmt(o) {
+		if o := p.stmtCounterpart(p.nv.tree.Node(list[k])); o != nil {
 			nearest = o
 			break
 		}
@@ -295,7 +330,7 @@ func (p *propagation) anchor(c *carry) (point, error) {
 		// before it, among those in the nearest one's block.
 		last := nearest
 		for k := idx - 1; k >= 0; k-- {
-			if o := p.m.Dst(p.nv.tree.Node(list[k])); isListStmt(o) && o.Parent == nearest.Parent && o.Pos() > last.Pos() {
+			if o := p.stmtCounterpart(p.nv.tree.Node(list[k])); o != nil && o.Parent == nearest.Parent && o.Pos() > last.Pos() {
 				last = o
 			}
 		}
@@ -414,12 +449,12 @@ func (p *propagation) span(c *carry) (start, stmtStart, end int) {
 	return start, stmtStart, end
 }
 
-// rawLines are the lines of the statement (0 = its first) that begin inside
-// a raw string literal: re-indenting them would change the string.
-func (p *propagation) rawLines(c *carry) map[int]bool {
-	start, _, _ := p.span(c)
+// rawLines are the lines of the statement's text (0 = its first, which
+// starts comment lines before the statement) that begin inside a raw string
+// literal: re-indenting them would change the string.
+func (p *propagation) rawLines(c *carry, comment int) map[int]bool {
 	tf := p.nv.fset.File(c.node.Pos())
-	first := tf.Line(tf.Pos(start))
+	first := tf.Line(tf.Pos(p.nv.offset(c.node.Pos()) - comment))
 	out := make(map[int]bool)
 	ast.Inspect(c.node.AST, func(n ast.Node) bool {
 		if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING && strings.HasPrefix(lit.Value, "`") {
@@ -451,6 +486,11 @@ func reindent(text, from, to string, raw map[int]bool) string {
 func (p *propagation) render(c *carry, f *srcFile) (string, int, []importSpec) {
 	nf := p.nv.file(c.node.Pos())
 	start, stmtStart, end := p.span(c)
+	if first, _, _ := strings.Cut(string(nf.src[start:stmtStart]), "\n"); start < stmtStart && bytes.Contains(f.src, []byte(strings.TrimSpace(first))) {
+		// The comment above is old code's: it stays with the statement
+		// it was written for.
+		start = stmtStart
+	}
 	var edits []rewrite.Edit
 	var imports []importSpec
 	c.idents = c.idents[:0]

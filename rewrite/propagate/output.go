@@ -26,7 +26,7 @@ type editedFile struct {
 	// importLen holds, for each import edit, its offset in src and the
 	// length it adds.
 	importLen [][2]int
-	out    []byte            // src, formatted
+	out       []byte // src, formatted
 }
 
 // apply inserts the planned statements, checks the result and drops the
@@ -60,12 +60,34 @@ func (p *propagation) apply() error {
 			tf := p.ov.fset.File(e.ast.Pos())
 			for c, r := range e.ranges {
 				pos := tf.Position(tf.Pos(r[0]))
-				c.old = token.Position{Filename: p.ov.position(e.file.ast.Pos()).Filename, Offset: pos.Offset, Line: pos.Line, Column: pos.Column}
+				line := pos.Line
+				if len(e.out) != len(e.src) {
+					first, _, _ := strings.Cut(string(e.src[r[0]:r[1]]), "\n")
+					line = relocate(e.out, line, first)
+				}
+				c.old = token.Position{Filename: p.ov.position(e.file.ast.Pos()).Filename, Line: line, Column: pos.Column}
 			}
 		}
 		p.edited = edited
 		return nil
 	}
+}
+
+// relocate finds the line of formatted text that holds what line held
+// before formatting: the line, from the predicted one outwards, whose
+// content is first once trimmed. gofmt rarely moves lines; it can when it
+// reflows the code around an insertion.
+func relocate(text []byte, predicted int, first string) int {
+	ls := lines(text)
+	want := strings.TrimSpace(first)
+	for d := 0; d < len(ls); d++ {
+		for _, l := range []int{predicted - d, predicted + d} {
+			if l >= 1 && l <= len(ls) && strings.TrimSpace(ls[l-1]) == want {
+				return l
+			}
+		}
+	}
+	return predicted
 }
 
 // active returns the statements still to insert, by old file.
