@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	goruntime "runtime"
 
 	"github.com/flordb/flor/analyzer"
@@ -27,7 +28,14 @@ func propagateInto(ctx context.Context, newDir, oldDir string, names []string) (
 	}
 	var notes []string
 	for _, o := range res.Outcomes {
-		notes = append(notes, o.String())
+		switch o.Status {
+		case propagate.Inserted:
+			notes = append(notes, fmt.Sprintf("%s inserted at %s:%d", o.Target, relName(oldDir, o.Old.Filename), o.Old.Line))
+		case propagate.Present:
+			notes = append(notes, fmt.Sprintf("%s already at %s:%d", o.Target, relName(oldDir, o.Old.Filename), o.Old.Line))
+		default:
+			notes = append(notes, o.String())
+		}
 	}
 	if err := res.Err(); err != nil {
 		return notes, fmt.Errorf("propagating into the run's version: %w", err)
@@ -36,6 +44,14 @@ func propagateInto(ctx context.Context, newDir, oldDir string, names []string) (
 		return notes, err
 	}
 	return notes, nil
+}
+
+// relName shows a file of the materialised version by its name in it.
+func relName(dir, file string) string {
+	if rel, err := filepath.Rel(dir, file); err == nil && filepath.IsLocal(rel) {
+		return filepath.ToSlash(rel)
+	}
+	return filepath.Base(file)
 }
 
 // instrument wraps the skippable blocks of the analysed package in skip
