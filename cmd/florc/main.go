@@ -104,6 +104,9 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				if help := helps[fs]; help != nil {
+					help()
+				}
 				return nil, err
 			}
 			return nil, usageError{err}
@@ -122,10 +125,15 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // newFlagSet makes a flag set that prints usage (with examples) to
 // stdout on --help and nothing on errors: run reports those.
+//
+// The flag package calls Usage on every parse error, not only for -h, so
+// Usage only notes the request and parseInterspersed prints the help when
+// the error is flag.ErrHelp: a mistyped flag gets its error alone.
 func newFlagSet(name, usage string, stdout io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
+	fs.Usage = func() {}
+	helps[fs] = func() {
 		fmt.Fprint(stdout, usage)
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
@@ -133,3 +141,6 @@ func newFlagSet(name, usage string, stdout io.Writer) *flag.FlagSet {
 	}
 	return fs
 }
+
+// helps prints each flag set's help; a command makes one flag set a run.
+var helps = map[*flag.FlagSet]func(){}
