@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // commandFunc runs one subcommand with its arguments (the command name
@@ -104,8 +105,8 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				if help := helps[fs]; help != nil {
-					help()
+				if help, ok := helps.Load(fs); ok {
+					help.(func())()
 				}
 				return nil, err
 			}
@@ -133,14 +134,14 @@ func newFlagSet(name, usage string, stdout io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	helps[fs] = func() {
+	helps.Store(fs, func() {
 		fmt.Fprint(stdout, usage)
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)
-	}
+	})
 	return fs
 }
 
-// helps prints each flag set's help; a command makes one flag set a run.
-var helps = map[*flag.FlagSet]func(){}
+// helps maps each flag set to the func printing its help.
+var helps sync.Map
