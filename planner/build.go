@@ -75,14 +75,16 @@ func build(ctx context.Context, modDir, pkgDir, bin string, log *os.File) error 
 		return fmt.Errorf("%w: %w", ErrBuild, err)
 	}
 	target := "./" + filepath.ToSlash(rel)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, target)
+	// No symbol table or DWARF: the replayed program needs neither, and
+	// linking is most of a rebuild.
+	cmd := exec.CommandContext(ctx, "go", "build", "-ldflags=-s -w", "-o", bin, target)
 	cmd.Dir = modDir
 	cmd.Env = append(os.Environ(), "GOWORK=off")
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	runErr := cmd.Run()
-	fmt.Fprintf(log, "$ go build -o %s %s\n%s", bin, target, out.String())
+	fmt.Fprintf(log, "$ go build -ldflags='-s -w' -o %s %s\n%s", bin, target, out.String())
 	if runErr != nil {
 		msg := strings.TrimSpace(out.String())
 		if i := strings.IndexByte(msg, '\n'); i > 0 && strings.Count(msg, "\n") > 6 {

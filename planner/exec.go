@@ -78,8 +78,13 @@ func (p *replayer) replayOne(ctx context.Context, row *Row) *Outcome {
 
 func (p *replayer) replaySteps(ctx context.Context, row *Row, id string, log *os.File, out *Outcome) error {
 	run := row.Run
-	work, err := os.MkdirTemp("", "flor-replay-")
-	if err != nil {
+	// The work directory lives in the flor home, where the next replay
+	// cleans it up if this one is killed; ingest skips tmp- directories.
+	work := filepath.Join(p.opt.Home, "replay", "tmp-work-"+id)
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(work, "owner"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return err
 	}
 	if !p.opt.KeepWork {

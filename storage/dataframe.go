@@ -356,9 +356,9 @@ func (p *framePlan) sql() string {
 			}
 			cte.WriteString("SELECT s.rid")
 			d := len(ns.chain)
-			// Level d-1 (the innermost loop) is copied into the log row;
-			// outer levels come from raw.ctx.
-			// Its value, when read, comes from raw.ctx (x<d-1>).
+			// The innermost loop's iteration is copied into the log row
+			// (l.ci); its value, when read, and the outer loops come from
+			// raw.ctx.
 			innerValue := false
 			lvlExpr := func(lvl int, field string) string {
 				if lvl == d-1 && field == "i" {

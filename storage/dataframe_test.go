@@ -86,6 +86,21 @@ func TestDataframePivot(t *testing.T) {
 			t.Errorf("row %d: loop values %v %v", i, f.Value(i, "epoch_value"), f.Value(i, "step_value"))
 		}
 	}
+	// The order of the names changes the columns, not the rows.
+	g, err := s.Dataframe(context.Background(), "val_acc", "loss", "lr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Len() != f.Len() {
+		t.Fatalf("%d rows for val_acc, loss, lr; %d for lr, loss, val_acc", g.Len(), f.Len())
+	}
+	for i := range g.Rows {
+		for _, col := range want {
+			if a, b := f.Value(i, col), g.Value(i, col); a != b {
+				t.Errorf("row %d, %s: %v then %v", i, col, a, b)
+			}
+		}
+	}
 	// Sorted by tstamp, then epoch, then step.
 	for i := 1; i < f.Len(); i++ {
 		p, q := f.Rows[i-1], f.Rows[i]

@@ -2,8 +2,10 @@
 // example (examples/mnist) to fill in a new log statement, against the
 // time the run took when it was recorded.
 //
-//	go run ./bench/replay                          # defaults: a run of about 35 s
+//	go run ./bench/replay                              # defaults: a run of about 33 s
+//	go run ./bench/replay -repeat 2                    # the fastest of two replays of each kind
 //	go run ./bench/replay -epochs 2 -train_size 10000  # a quicker look
+//	go run ./bench/replay -levels outer                # one level only
 //
 // It lays out a scratch git project holding the example, builds the flor
 // command, records one run of the example (timed from the outside), and

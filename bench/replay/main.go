@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,6 +61,7 @@ type options struct {
 	Repeat  int
 	Data    string
 	Keep    bool
+	Levels  []string // prefix, outer, nested
 }
 
 const usage = `usage: go run ./bench/replay [flags]
@@ -114,6 +116,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fl.IntVar(&o.Repeat, "repeat", 1, "replays of each kind; the fastest counts")
 	fl.StringVar(&o.Data, "data", "", "directory of the MNIST files (default: $MNIST_DIR, else the GoMNIST module's)")
 	fl.BoolVar(&o.Keep, "keep", false, "keep the scratch project and print where it is")
+	levelList := fl.String("levels", "prefix,outer,nested", "the levels to replay, comma-separated")
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -122,6 +125,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if fl.NArg() > 0 {
 		return o, fmt.Errorf("%w: unexpected argument %q", errUsage, fl.Arg(0))
+	}
+	for _, name := range strings.Split(*levelList, ",") {
+		name = strings.TrimSpace(name)
+		if levelNamed(name) == nil {
+			return o, fmt.Errorf("%w: -levels: unknown level %q (want prefix, outer or nested)", errUsage, name)
+		}
+		if !slices.Contains(o.Levels, name) {
+			o.Levels = append(o.Levels, name)
+		}
 	}
 	switch {
 	case o.Epochs <= 0, o.Hidden <= 0, o.BatchSize <= 0, o.PrintEvery <= 0, o.TrainSize <= 0:
@@ -175,6 +187,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
+	if b.eval, err = timeEvaluate(data, o.Hidden, o.Seed); err != nil {
+		return err
+	}
 	b.load1 = loadAvg()
 	b.report(stdout)
 	return nil
@@ -191,7 +206,8 @@ type bench struct {
 
 	orig     timing
 	recorded recorded
-	ckptSize string // one checkpoint: its objects and bytes
+	eval     time.Duration // one evaluation of the test set, in this process
+	ckptSize string        // one checkpoint: its objects and bytes
 	results  []*result
 }
 
@@ -405,14 +421,27 @@ type replayCase struct {
 }
 
 func (b *bench) cases() []replayCase {
-	cs := []replayCase{{levels[0], b.o.Workers}}
-	for _, lv := range levels[1:] {
+	var cs []replayCase
+	for _, lv := range levels {
+		if !slices.Contains(b.o.Levels, lv.name) {
+			continue
+		}
 		cs = append(cs, replayCase{lv, b.o.Workers})
-		if b.o.Single && b.o.Workers > 1 {
+		if lv.name != "prefix" && b.o.Single && b.o.Workers > 1 {
 			cs = append(cs, replayCase{lv, 1})
 		}
 	}
 	return cs
+}
+
+// levelNamed is the level called name.
+func levelNamed(name string) *level {
+	for _, lv := range levels {
+		if lv.name == name {
+			return lv
+		}
+	}
+	return nil
 }
 
 // result is one timed replay.
@@ -706,9 +735,6 @@ func (b *bench) report(w io.Writer) {
 	}
 
 	W := o.Workers
-	pre, _ := b.best(levels[0], W)
-	outer, outerAll := b.best(levels[1], W)
-	nested, nestedAll := b.best(levels[2], W)
 	ratio := func(r *result) float64 { return r.wall.Seconds() / b.orig.wall.Seconds() }
 	verdict := func(got, target float64) string {
 		if got <= target {
@@ -716,26 +742,33 @@ func (b *bench) report(w io.Writer) {
 		}
 		return fmt.Sprintf("MISS by %.2fx (%.1f s over)", got/target, (got-target)*b.orig.wall.Seconds())
 	}
+	pre, _ := b.best(levelNamed("prefix"), W)
+	outer, outerAll := b.best(levelNamed("outer"), W)
+	nested, nestedAll := b.best(levelNamed("nested"), W)
 	fmt.Fprintf(w, "\nfigures (the fastest of %d replay%s each; original wall %s s):\n", o.Repeat, plural(o.Repeat), s(b.orig.wall))
-	r := ratio(outer)
-	fmt.Fprintf(w, "  outer loop:  flor replay --yes --workers %d %s\n", W, outer.logName)
-	fmt.Fprintf(w, "    replay / original = %s / %s = %.3f   target <= 0.10: %s", s(outer.wall), s(b.orig.wall), r, verdict(r, 0.10))
-	if b.orig.wall < 30*time.Second {
-		fmt.Fprintf(w, " (the target is for runs of 30 s or more; this one took %s s)", s(b.orig.wall))
+	if outer != nil {
+		r := ratio(outer)
+		fmt.Fprintf(w, "  outer loop:  flor replay --yes --workers %d %s\n", W, outer.logName)
+		fmt.Fprintf(w, "    replay / original = %s / %s = %.3f   target <= 0.10: %s", s(outer.wall), s(b.orig.wall), r, verdict(r, 0.10))
+		if b.orig.wall < 30*time.Second {
+			fmt.Fprintf(w, " (the target is for runs of 30 s or more; this one took %s s)", s(b.orig.wall))
+		}
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "    all: %s\n", walls(outerAll))
+		if one, all := b.best(outer.c.lv, 1); one != nil && W != 1 {
+			fmt.Fprintf(w, "    with 1 worker: %s s, ratio %.3f (all: %s)\n", s(one.wall), ratio(one), walls(all))
+		}
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "    all: %s\n", walls(outerAll))
-	if one, _ := b.best(levels[1], 1); one != nil && W != 1 {
-		fmt.Fprintf(w, "    with 1 worker: %s s, ratio %.3f\n", s(one.wall), ratio(one))
-	}
-	r = ratio(nested)
-	target := 1.15 / float64(W)
-	fmt.Fprintf(w, "  nested loop: flor replay --yes --workers %d %s\n", W, nested.logName)
-	fmt.Fprintf(w, "    replay / original = %s / %s = %.3f   target <= 1.15/%d = %.3f: %s\n", s(nested.wall), s(b.orig.wall), r, W, target, verdict(r, target))
-	fmt.Fprintf(w, "    all: %s\n", walls(nestedAll))
-	if one, _ := b.best(levels[2], 1); one != nil && W != 1 {
-		fmt.Fprintf(w, "    with 1 worker: %s s, ratio %.3f; speed-up with %d workers %.2fx (run phase %.2fx)\n",
-			s(one.wall), ratio(one), W, one.wall.Seconds()/nested.wall.Seconds(), one.phases.run.Seconds()/nested.phases.run.Seconds())
+	if nested != nil {
+		r := ratio(nested)
+		target := 1.15 / float64(W)
+		fmt.Fprintf(w, "  nested loop: flor replay --yes --workers %d %s\n", W, nested.logName)
+		fmt.Fprintf(w, "    replay / original = %s / %s = %.3f   target <= 1.15/%d = %.3f: %s\n", s(nested.wall), s(b.orig.wall), r, W, target, verdict(r, target))
+		fmt.Fprintf(w, "    all: %s\n", walls(nestedAll))
+		if one, all := b.best(nested.c.lv, 1); one != nil && W != 1 {
+			fmt.Fprintf(w, "    with 1 worker: %s s, ratio %.3f (all: %s); speed-up with %d workers %.2fx (run phase %.2fx)\n",
+				s(one.wall), ratio(one), walls(all), W, one.wall.Seconds()/nested.wall.Seconds(), one.phases.run.Seconds()/nested.phases.run.Seconds())
+		}
 	}
 
 	fmt.Fprintf(w, "\nestimates (flor's, per run) against the actual replay of the run (flor's own measure):\n")
@@ -750,21 +783,46 @@ func (b *bench) report(w io.Writer) {
 		return fmt.Sprintf("plan %s + mat %s + prep %s + build %s + run %s + fin %s = %s s",
 			s(p.plan), s(p.materialise), s(p.prepare), s(p.build), s(p.run), s(p.finish), s(r.wall))
 	}
-	fmt.Fprintf(w, "  prefix W=%d: %s\n", W, phaseLine(pre))
-	fmt.Fprintf(w, "    its run phase is the version starting and running its prefix (recorded prefix %s s)\n", s(rec.prefix))
-	fixed := pre.wall.Seconds() / b.orig.wall.Seconds()
-	fmt.Fprintf(w, "    this fixed cost of any replay is %.3f of the original run\n", fixed)
-	outside := rec.iterations - rec.nested
-	perEpoch := outside / time.Duration(max(1, rec.epochs))
-	fmt.Fprintf(w, "  outer  W=%d: %s\n", W, phaseLine(outer))
-	fmt.Fprintf(w, "    run phase beyond the prefix replay's: %s s for %d epochs on %d workers: a restore per epoch (%s) and\n",
-		s(outer.phases.run-pre.phases.run), rec.epochs, min(W, rec.epochs), b.ckptSize)
-	fmt.Fprintf(w, "    the epoch bodies outside the step loop (recorded: %s s, %s s per epoch: shuffle, val_acc, checkpoint) plus acc_top's evaluation\n",
-		s(outside), s(perEpoch))
-	fmt.Fprintf(w, "  nested W=%d: %s\n", W, phaseLine(nested))
-	fmt.Fprintf(w, "    run phase beyond the prefix replay's: %s s for %s s of recorded iterations on %d workers (%s s each if split evenly)\n",
-		s(nested.phases.run-pre.phases.run), s(rec.iterations), min(W, rec.epochs), s(rec.iterations/time.Duration(min(W, rec.epochs))))
-	fmt.Fprintln(w)
+	var preRun time.Duration // the run phase of a replay of the prefix alone
+	if pre != nil {
+		preRun = pre.phases.run
+		fmt.Fprintf(w, "  prefix W=%d: %s\n", W, phaseLine(pre))
+		fmt.Fprintf(w, "    its run phase is the version starting and running its prefix (recorded prefix %s s)\n", s(rec.prefix))
+		fmt.Fprintf(w, "    this fixed cost of any replay is %.3f of the original run\n", ratio(pre))
+	}
+	workers := min(W, rec.epochs)
+	if outer != nil {
+		outside := rec.iterations - rec.nested
+		fmt.Fprintf(w, "  outer  W=%d: %s\n", W, phaseLine(outer))
+		fmt.Fprintf(w, "    run phase beyond the prefix replay's: %s s for %d epochs on %d workers (%d each): per epoch, a restore (%s),\n",
+			s(outer.phases.run-preRun), rec.epochs, workers, (rec.epochs+workers-1)/workers, b.ckptSize)
+		fmt.Fprintf(w, "    the epoch body outside the step loop (recorded: %s s an epoch: shuffle, val_acc, checkpoint) and acc_top's evaluation\n",
+			s(outside/time.Duration(max(1, rec.epochs))))
+		fmt.Fprintf(w, "    one evaluation of the test set, timed in this process: %s s\n", s(b.eval))
+	}
+	if nested != nil {
+		fmt.Fprintf(w, "  nested W=%d: %s\n", W, phaseLine(nested))
+		fmt.Fprintf(w, "    run phase beyond the prefix replay's: %s s for %s s of recorded iterations on %d workers (%s s each if split evenly)\n",
+			s(nested.phases.run-preRun), s(rec.iterations), workers, s(rec.iterations/time.Duration(workers)))
+	}
+}
+
+// timeEvaluate times mlp.Evaluate on the test set with a model of the
+// run's size, the fastest of three: the work the outer level repeats each
+// epoch, twice (val_acc and acc_top).
+func timeEvaluate(data string, hidden int, seed int64) (time.Duration, error) {
+	train, test, err := mlp.Load(data, 1)
+	if err != nil {
+		return 0, err
+	}
+	model := mlp.NewMLP(train.Dim, hidden, 10, rand.New(rand.NewPCG(uint64(seed), 7)))
+	best := time.Duration(math.MaxInt64)
+	for range 3 {
+		start := time.Now()
+		mlp.Evaluate(model, test)
+		best = min(best, time.Since(start))
+	}
+	return best, nil
 }
 
 func walls(rs []*result) string {

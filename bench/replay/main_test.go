@@ -40,7 +40,8 @@ func TestBenchSmall(t *testing.T) {
 		`(?m)^    replay / original = ` + num + ` / ` + num + ` = ` + num + `   target <= 0\.10: (PASS|MISS)`,
 		`(?m)^    replay / original = ` + num + ` / ` + num + ` = ` + num + `   target <= 1\.15/2 = 0\.575: (PASS|MISS)`,
 		`(?m)^  outer +W=2 acc_top +estimated +` + num + ` s, took +` + num + ` s \([-+][0-9]+%\)$`,
-		`(?m)^    run phase beyond the prefix replay's: -?` + num + ` s for 2 epochs on 2 workers: a restore per epoch \(3 objects, ` + num + ` MiB\)`,
+		`(?m)^    run phase beyond the prefix replay's: -?` + num + ` s for 2 epochs on 2 workers \(1 each\): per epoch, a restore \(3 objects, ` + num + ` MiB\)`,
+		`(?m)^    one evaluation of the test set, timed in this process: ` + num + ` s$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(s) {
 			t.Errorf("the report does not match %s:\n%s", re, s)
@@ -68,10 +69,14 @@ func TestStatementsApply(t *testing.T) {
 
 func TestParseFlags(t *testing.T) {
 	o, err := parseFlags([]string{"-epochs", "3", "-workers", "4", "-repeat", "2"}, io.Discard)
-	if err != nil || o.Epochs != 3 || o.Workers != 4 || o.Repeat != 2 || o.Hidden != 128 || !o.Single {
+	if err != nil || o.Epochs != 3 || o.Workers != 4 || o.Repeat != 2 || o.Hidden != 128 || !o.Single ||
+		strings.Join(o.Levels, ",") != "prefix,outer,nested" {
 		t.Fatalf("parseFlags = %+v, %v", o, err)
 	}
-	for _, args := range [][]string{{"-workers", "0"}, {"-repeat", "0"}, {"-epochs", "-1"}, {"-lr", "0"}, {"extra"}, {"-nope"}} {
+	if o, err := parseFlags([]string{"-levels", "outer, nested,outer"}, io.Discard); err != nil || strings.Join(o.Levels, ",") != "outer,nested" {
+		t.Errorf("-levels: %q, %v", o.Levels, err)
+	}
+	for _, args := range [][]string{{"-levels", "outer,inner"}, {"-workers", "0"}, {"-repeat", "0"}, {"-epochs", "-1"}, {"-lr", "0"}, {"extra"}, {"-nope"}} {
 		if _, err := parseFlags(args, io.Discard); !errors.Is(err, errUsage) {
 			t.Errorf("parseFlags(%q) error = %v, want a usage error", strings.Join(args, " "), err)
 		}
@@ -79,7 +84,7 @@ func TestParseFlags(t *testing.T) {
 }
 
 func TestCases(t *testing.T) {
-	b := &bench{o: options{Workers: 2, Single: true}}
+	b := &bench{o: options{Workers: 2, Single: true, Levels: []string{"nested", "prefix", "outer"}}}
 	var got []string
 	for _, c := range b.cases() {
 		got = append(got, c.lv.name+"/"+string(rune('0'+c.workers)))
@@ -90,5 +95,9 @@ func TestCases(t *testing.T) {
 	b.o.Workers = 1
 	if n := len(b.cases()); n != 3 {
 		t.Errorf("with one worker: %d cases, want 3 (no second replay with 1 worker)", n)
+	}
+	b.o.Levels = []string{"outer"}
+	if n := len(b.cases()); n != 1 {
+		t.Errorf("-levels outer: %d cases, want 1", n)
 	}
 }

@@ -1,14 +1,3 @@
-// Package propagate_test holds the golden cases of statement propagation
-// (package rewrite/propagate): one txtar archive per case in testdata/.
-//
-// An archive's comment names what to carry ("names: grad_norm loss", or
-// "targets: train.go:12") and the versions that are broken on purpose
-// ("broken: old"); its files are the new version (new/...), the old
-// version (old/...), and what is expected: the changed old files (out/...)
-// and one line per statement (outcomes), or the error that stops everything
-// (error). Every version and every output is compiled and vetted against
-// the flor module of this repository. `go test -update` rewrites the
-// expectations from what propagate does.
 package propagate_test
 
 import (
@@ -17,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -27,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/tools/txtar"
 
+	"github.com/flordb/flor/analyzer/analyzertest"
 	"github.com/flordb/flor/rewrite/propagate"
 )
 
@@ -43,6 +34,11 @@ type goldenCase struct {
 	want    string            // expected outcomes, or error
 	wantErr bool
 	broken  []string // versions that are not valid Go on purpose
+	// run is "same" when the old and new versions compute the same values:
+	// the output must then log, for the names carried, the records the new
+	// version logs; "values" compares the values only, not their loop
+	// context.
+	run string
 }
 
 func readCase(t *testing.T, path string) *goldenCase {
@@ -61,6 +57,9 @@ func readCase(t *testing.T, path string) *goldenCase {
 	for _, line := range strings.Split(string(arc.Comment), "\n") {
 		if rest, ok := strings.CutPrefix(line, "names:"); ok {
 			c.targets = append(c.targets, propagate.Names(strings.Fields(rest)...)...)
+		}
+		if rest, ok := strings.CutPrefix(line, "run:"); ok {
+			c.run = strings.TrimSpace(rest)
 		}
 		if rest, ok := strings.CutPrefix(line, "broken:"); ok {
 			c.broken = strings.Fields(rest)
@@ -95,7 +94,7 @@ func readCase(t *testing.T, path string) *goldenCase {
 
 // run propagates and returns the outcome text, the changed files and
 // whether propagation stopped with an error.
-func (c *goldenCase) run() (string, map[string][]byte, bool) {
+func (c *goldenCase) propagate() (string, map[string][]byte, bool) {
 	res, err := propagate.Sources(c.newSrc, c.oldSrc, c.targets)
 	if err != nil {
 		return err.Error() + "\n", nil, true
@@ -146,7 +145,7 @@ func TestGolden(t *testing.T) {
 		c := readCase(t, path)
 		cases = append(cases, c)
 		passed[c.name] = t.Run(c.name, func(t *testing.T) {
-			got, files, isErr := c.run()
+			got, files, isErr := c.propagate()
 			if *update {
 				if err := c.rewrite(got, files, isErr); err != nil {
 					t.Fatal(err)
@@ -181,17 +180,9 @@ func TestGolden(t *testing.T) {
 	}
 	// Every version and every output must compile and pass vet. `go list
 	// -export` runs the compiler on each package without linking (go build
-	// would link every program, seconds each); one output is built and
-	// linked on its own. -trimpath keeps the build cache valid across
-	// temporary directories.
-	steps := [][]string{{"list", "-trimpath", "-export", "-f", "{{.ImportPath}}", "./..."}, {"vet", "./..."}}
-	for _, c := range cases {
-		if len(c.outSrc) > 0 {
-			steps = append(steps, []string{"build", "-trimpath", "-o", filepath.Join(mod.dir, "prog"), "./cases/" + c.name + "/out"})
-			break
-		}
-	}
-	for _, step := range steps {
+	// would link every program, seconds each). -trimpath keeps the build
+	// cache valid across temporary directories.
+	for _, step := range [][]string{{"list", "-trimpath", "-export", "-f", "{{.ImportPath}}", "./..."}, {"vet", "./..."}} {
 		out, err := mod.goCmd(step...)
 		if err == nil {
 			continue
@@ -207,65 +198,98 @@ func TestGolden(t *testing.T) {
 			t.Errorf("go %s fails: %v", strings.Join(step, " "), err)
 		}
 	}
+	// Some outputs run: the statements carried must log what they log in
+	// the new version.
+	runRecorded(t, mod, cases, passed)
 	n := 0
 	for _, ok := range passed {
 		if ok {
 			n++
 		}
 	}
-	fmt.Printf("golden/propagate: %d/%d cases pass (%.1f%%), outputs compiled with %s\n",
-		n, len(cases), 100*float64(n)/float64(len(cases)), mod.against)
+	runs := 0
+	for _, c := range cases {
+		if c.run != "" {
+			runs++
+		}
+	}
+	fmt.Printf("golden/propagate: %d/%d cases pass (%.1f%%); every version and output compiled and vetted, %d outputs run, against %s\n",
+		n, len(cases), 100*float64(n)/float64(len(cases)), runs, mod.Root)
 }
 
 // module is a temporary Go module holding every case's versions as
-// packages, built against this repository's flor module.
+// packages cases/<case>/{new,old,out}, built against this repository's
+// flor module.
 type module struct {
-	t       *testing.T
-	dir     string
-	against string
+	*analyzertest.Module
+	t *testing.T
 }
 
 func newModule(t *testing.T) *module {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	gomod := fmt.Sprintf("module flor.test/golden\n\ngo 1.26\n\nrequire github.com/flordb/flor v0.0.0\n\nreplace github.com/flordb/flor => %s\n", root)
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return &module{t: t, dir: dir, against: "the compiler and go vet (one linked by go build), against " + root}
+	return &module{Module: analyzertest.NewModule(t), t: t}
 }
 
 func (m *module) add(name, kind string, base, over map[string][]byte) {
-	dir := filepath.Join(m.dir, "cases", name, kind)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		m.t.Fatal(err)
-	}
-	for _, files := range []map[string][]byte{base, over} {
-		for f, data := range files {
-			if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
-				m.t.Fatal(err)
-			}
-		}
-	}
+	dir := path.Join("cases", name, kind)
+	m.Write(m.t, dir, base)
+	m.Write(m.t, dir, over)
 }
 
 func (m *module) goCmd(args ...string) (string, error) {
 	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), args...)
-	cmd.Dir = m.dir
-	cmd.Env = append(slices.Clone(os.Environ()), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
+	cmd.Dir = m.Dir
+	cmd.Env = m.Env()
 	// Diagnostics come on stderr; stdout lists packages.
 	var out bytes.Buffer
 	cmd.Stderr = &out
 	err := cmd.Run()
 	return out.String(), err
+}
+
+// runRecorded builds and runs the new version and the output of the cases
+// marked "run:", and compares what they log for the names carried.
+func runRecorded(t *testing.T, mod *module, cases []*goldenCase, passed map[string]bool) {
+	// Binaries are named by their directory's base name: each program gets
+	// a directory of its own name under run/.
+	var dirs []string
+	var runs []*goldenCase
+	for _, c := range cases {
+		if c.run != "" && len(c.outSrc) > 0 && passed[c.name] {
+			runs = append(runs, c)
+			mod.Write(t, path.Join("run", c.name+"-new"), c.newSrc)
+			mod.Write(t, path.Join("run", c.name+"-out"), c.oldSrc)
+			mod.Write(t, path.Join("run", c.name+"-out"), c.outSrc)
+			dirs = append(dirs, path.Join("run", c.name+"-new"), path.Join("run", c.name+"-out"))
+		}
+	}
+	if len(runs) == 0 {
+		return
+	}
+	bins := mod.Build(t, dirs...)
+	for _, c := range runs {
+		var names []string
+		for _, tg := range c.targets {
+			names = append(names, tg.Name)
+		}
+		logs := func(kind string) []string {
+			dir := path.Join("run", c.name+"-"+kind)
+			_, run := mod.Run(t, bins[dir], dir, t.TempDir())
+			lines := run.LogsNamed(names...)
+			if c.run == "values" {
+				for i, l := range lines {
+					_, lines[i], _ = strings.Cut(l, " ") // drop the loop context
+				}
+			}
+			return lines
+		}
+		want, got := logs("new"), logs("out")
+		if len(want) == 0 {
+			t.Errorf("%s: the new version logs nothing named %v", c.name, names)
+			passed[c.name] = false
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("%s: the output logs other records than the new version (-new +out):\n%s", c.name, d)
+			passed[c.name] = false
+		}
+	}
 }
