@@ -49,7 +49,10 @@ func fixReplaces(modDir, origModDir, tree, origRoot string) error {
 		}
 		inTree := filepath.Join(modDir, filepath.FromSlash(p))
 		if rel, err := filepath.Rel(tree, inTree); err == nil && filepath.IsLocal(rel) {
-			continue // inside the snapshot: the materialised copy serves
+			if _, err := os.Stat(filepath.Join(inTree, "go.mod")); err == nil {
+				continue // inside the snapshot: the materialised copy serves
+			}
+			// Not in the snapshot (ignored, or a submodule): use the checkout's.
 		}
 		abs := filepath.Join(origModDir, filepath.FromSlash(p))
 		if err := f.AddReplace(r.Old.Path, r.Old.Version, abs, ""); err != nil {

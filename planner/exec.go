@@ -50,57 +50,72 @@ func (s slots) acquire(ctx context.Context, n int) error { return s.sem.Acquire(
 
 func (s slots) release(n int) { s.sem.Release(int64(n)) }
 
-// replayOne replays one run: materialise, propagate, instrument, build,
-// run the workers, publish.
-func (p *replayer) replayOne(ctx context.Context, row *Row) *Outcome {
-	start := time.Now()
-	out := &Outcome{Row: row}
-	id := p.id + "-" + strconv.Itoa(row.Index)
-	logDir := filepath.Join(p.opt.Home, "logs")
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
-		out.Err = err
-		return out
-	}
-	out.Log = filepath.Join(logDir, id+".log")
-	log, err := os.Create(out.Log)
-	if err != nil {
-		out.Err = err
-		return out
-	}
-	defer log.Close()
-	defer func() { out.Elapsed = time.Since(start) }()
-	out.Err = p.replaySteps(ctx, row, id, log, out)
-	if out.Err != nil {
-		fmt.Fprintf(log, "\nreplay failed: %v\n", out.Err)
-	}
-	return out
+// version is one code snapshot prepared for replay: materialised,
+// propagated, analysed, instrumented and built once, whatever the number
+// of runs that share it.
+type version struct {
+	once  sync.Once
+	work  string // its work directory
+	pkg   string // the program's directory in it
+	bin   string // the built program
+	log   string // propagation, analysis and build output
+	level Level  // what the propagated version needs
+	a     *analyzer.Analysis
+	notes []string
+	err   error
 }
 
-func (p *replayer) replaySteps(ctx context.Context, row *Row, id string, log *os.File, out *Outcome) error {
+// prepare readies the version of run (once per snapshot and program).
+func (p *replayer) prepare(ctx context.Context, row *Row) *version {
+	key := row.Run.Snapshot + "\x00" + row.Run.Filename
+	p.mu.Lock()
+	v := p.versions[key]
+	if v == nil {
+		v = &version{}
+		p.versions[key] = v
+	}
+	p.mu.Unlock()
+	v.once.Do(func() {
+		// Preparing is CPU work (go list, type checking, the compiler):
+		// it takes a worker's slot like a replay does.
+		if v.err = p.slots.acquire(ctx, 1); v.err != nil {
+			return
+		}
+		defer p.slots.release(1)
+		v.err = p.prepareSteps(ctx, row, v)
+	})
+	return v
+}
+
+func (p *replayer) prepareSteps(ctx context.Context, row *Row, v *version) error {
 	run := row.Run
-	// The work directory lives in the flor home, where the next replay
-	// cleans it up if this one is killed; ingest skips tmp- directories.
-	work := filepath.Join(p.opt.Home, "replay", "tmp-work-"+id)
-	if err := os.MkdirAll(work, 0o755); err != nil {
+	work, err := os.MkdirTemp("", "flor-replay-")
+	if err != nil {
 		return err
 	}
+	v.work = work
+	// The next replay removes it if this process dies without doing so.
 	if err := os.WriteFile(filepath.Join(work, "owner"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return err
 	}
-	if !p.opt.KeepWork {
-		defer os.RemoveAll(work)
-	} else {
-		fmt.Fprintf(log, "work directory: %s\n", work)
+	if p.opt.KeepWork {
+		os.WriteFile(filepath.Join(work, "keep"), nil, 0o644)
 	}
+	v.log = filepath.Join(p.opt.Home, "logs", fmt.Sprintf("%s-version-%s.log", p.id, short(run.Snapshot)))
+	log, err := os.Create(v.log)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	fmt.Fprintf(log, "version %s of %s, work directory %s\n", run.Snapshot, run.Filename, work)
 	tree := filepath.Join(work, "src")
-	p.status(row, "materialising")
+	p.status(row, "materialising version "+short(run.Snapshot))
 	if err := Materialize(p.opt.Root, run.Snapshot, tree); err != nil {
 		return err
 	}
-	oldPkg := filepath.Join(tree, filepath.FromSlash(run.Filename))
+	v.pkg = filepath.Join(tree, filepath.FromSlash(run.Filename))
 	newPkg := filepath.Join(p.opt.Root, filepath.FromSlash(run.Filename))
-
-	modDir, err := moduleDir(tree, oldPkg)
+	modDir, err := moduleDir(tree, v.pkg)
 	if err != nil {
 		return err
 	}
@@ -109,46 +124,73 @@ func (p *replayer) replaySteps(ctx context.Context, row *Row, id string, log *os
 		return err
 	}
 	p.status(row, "propagating")
-	notes, err := propagateInto(ctx, newPkg, oldPkg, p.opt.Names)
-	out.Notes = append(out.Notes, notes...)
+	notes, err := propagateInto(ctx, newPkg, v.pkg, p.opt.Names)
+	v.notes = append(v.notes, notes...)
 	for _, n := range notes {
 		fmt.Fprintf(log, "propagate: %s\n", n)
 	}
 	if err != nil {
 		return err
 	}
-	a, err := analyze(ctx, oldPkg)
-	if err != nil {
-		return err
-	}
-	lv, err := levelOf(a, p.opt.Names)
+	a, err := analyze(ctx, v.pkg)
 	if err != nil {
 		return fmt.Errorf("version %s: %w", short(run.Snapshot), err)
 	}
-	out.Level = lv
+	v.a = a
+	if v.level, err = levelOf(a, p.opt.Names); err != nil {
+		return fmt.Errorf("version %s: %w", short(run.Snapshot), err)
+	}
 	for _, w := range a.Warnings() {
-		out.Notes = append(out.Notes, w.Error())
+		v.notes = append(v.notes, w.Error())
 		fmt.Fprintf(log, "analysis: %s\n", w.Error())
 	}
 	if err := instrument(ctx, a); err != nil {
 		return err
 	}
-
-	p.status(row, "building")
-	bin := filepath.Join(work, "replay-bin")
-	if err := p.slots.acquire(ctx, 1); err != nil {
+	if err := ensureCommit(a); err != nil {
 		return err
 	}
+	p.status(row, "building")
+	v.bin = filepath.Join(work, "replay-bin")
 	built := time.Now()
-	err = build(ctx, modDir, oldPkg, bin, log)
-	p.slots.release(1)
-	if err == nil {
-		saveBuild(p.opt.Home, time.Since(built))
-	}
-	if err != nil {
+	if err := build(ctx, modDir, v.pkg, v.bin, log); err != nil {
 		return fmt.Errorf("version %s: %w", short(run.Snapshot), err)
 	}
+	saveBuild(p.opt.Home, time.Since(built))
+	return nil
+}
 
+// replayOne replays one run on its prepared version.
+func (p *replayer) replayOne(ctx context.Context, row *Row) *Outcome {
+	start := time.Now()
+	out := &Outcome{Row: row, Level: row.Level}
+	defer func() { out.Elapsed = time.Since(start) }()
+	id := p.id + "-" + strconv.Itoa(row.Index)
+	v := p.prepare(ctx, row)
+	out.Notes, out.Log = v.notes, v.log
+	if v.err != nil {
+		out.Err = v.err
+		return out
+	}
+	out.Level = v.level
+	out.Log = filepath.Join(p.opt.Home, "logs", id+".log")
+	log, err := os.Create(out.Log)
+	if err != nil {
+		out.Err = err
+		return out
+	}
+	defer log.Close()
+	fmt.Fprintf(log, "run %s, version %s (see %s)\n", row.Run.Tstamp, short(row.Run.Snapshot), v.log)
+	out.Err = p.replayRun(ctx, row, id, v, log, out)
+	if out.Err != nil {
+		fmt.Fprintf(log, "\nreplay failed: %v\n", out.Err)
+	}
+	return out
+}
+
+func (p *replayer) replayRun(ctx context.Context, row *Row, id string, v *version, log *os.File, out *Outcome) error {
+	run := row.Run
+	lv := v.level
 	// Workers: the main loop's recorded iterations split into ranges. A
 	// worker starts from the checkpoint before its range, so the run must
 	// have one for every iteration, and no block may hold state that only
@@ -157,12 +199,12 @@ func (p *replayer) replaySteps(ctx context.Context, row *Row, id string, log *os
 	if lv.Mode == runtime.ModeSuffix && (n == 0 || run.Captured < n) {
 		// Nothing to restore the main loop's end from: run it.
 		lv.Mode, lv.Suffix = runtime.ModeLoop, true
-		out.Level = lv
 	}
+	out.Level = lv
 	ranges := [][2]int64{{0, -1}}
 	if lv.Mode == runtime.ModeLoop {
 		workers := p.opt.Workers
-		if run.Captured < n || hasExtras(a) {
+		if run.Captured < n || hasExtras(v.a) {
 			workers = 1
 		}
 		ranges = split(n, workers)
@@ -186,22 +228,22 @@ func (p *replayer) replaySteps(ctx context.Context, row *Row, id string, log *os
 	}()
 	cwd := run.Cwd
 	if st, err := os.Stat(cwd); cwd == "" || err != nil || !st.IsDir() {
-		cwd = oldPkg
+		cwd = v.pkg
 	}
 	var args []string
 	if len(run.Argv) > 1 {
 		args = run.Argv[1:]
 	}
-	p.status(row, fmt.Sprintf("replaying %s on %d worker%s", lv, len(ranges), plural(len(ranges))))
 	if err := p.slots.acquire(ctx, len(ranges)); err != nil {
 		return err
 	}
 	defer p.slots.release(len(ranges))
+	p.status(row, fmt.Sprintf("replaying %s on %d worker%s", lv, len(ranges), plural(len(ranges))))
 	var wg sync.WaitGroup
 	errs := make([]error, len(ranges))
 	var progress []string
 	for w := range ranges {
-		progress = append(progress, filepath.Join(work, fmt.Sprintf("progress-w%d", w)))
+		progress = append(progress, filepath.Join(v.work, fmt.Sprintf("progress-%d-w%d", row.Index, w)))
 	}
 	if lv.Mode == runtime.ModeLoop {
 		p.watch(row, progress, n)
@@ -211,11 +253,11 @@ func (p *replayer) replaySteps(ctx context.Context, row *Row, id string, log *os
 			ID: id, Home: p.opt.Home, ProjID: run.ProjID, Tstamp: run.Tstamp, Filename: run.Filename,
 			Snapshot: run.Snapshot, Record: run.File,
 			Out:   filepath.Join(tmpDir, fmt.Sprintf("w%d.jsonl", w)),
-			Names: p.opt.Names, Execute: lv.Execute, Start: rg[0], Stop: rg[1], Mode: lv.Mode,
+			Names: p.opt.Names, Execute: lv.Execute, Skip: lv.Skip, Start: rg[0], Stop: rg[1], Mode: lv.Mode,
 			Suffix: lv.Suffix && rg[1] < 0 && run.Status == "finished", Worker: w,
 			Progress: progress[w],
 		}
-		planFile := filepath.Join(work, fmt.Sprintf("plan-w%d.json", w))
+		planFile := filepath.Join(v.work, fmt.Sprintf("plan-%d-w%d.json", row.Index, w))
 		data, _ := json.MarshalIndent(plan, "", "  ")
 		if err := os.WriteFile(planFile, data, 0o644); err != nil {
 			return err
@@ -223,7 +265,7 @@ func (p *replayer) replaySteps(ctx context.Context, row *Row, id string, log *os
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[w] = runWorker(ctx, bin, args, cwd, planFile, plan, log)
+			errs[w] = runWorker(ctx, v.bin, args, cwd, planFile, plan, log)
 		}()
 	}
 	wg.Wait()
@@ -231,15 +273,14 @@ func (p *replayer) replaySteps(ctx context.Context, row *Row, id string, log *os
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	// Publish: one rename makes all of the run's values visible at once.
-	if err := os.Remove(filepath.Join(tmpDir, "owner")); err != nil {
-		return err
-	}
-	if err := os.Rename(tmpDir, filepath.Join(p.opt.Home, "replay", id)); err != nil {
+	// Publish: one rename makes all of the run's values visible at once;
+	// the owner file goes after, so no cleanup sees an ownerless tmp dir.
+	final := filepath.Join(p.opt.Home, "replay", id)
+	if err := os.Rename(tmpDir, final); err != nil {
 		return fmt.Errorf("publishing replay of %s: %w", run.Tstamp, err)
 	}
 	published = true
-	return nil
+	return os.Remove(filepath.Join(final, "owner"))
 }
 
 var logMu sync.Mutex
@@ -263,7 +304,7 @@ func runWorker(ctx context.Context, bin string, args []string, cwd, planFile str
 		return fmt.Errorf("%w: worker %d: %v\n%s", ErrWorker, plan.Worker, err, tail)
 	}
 	data, err := os.ReadFile(plan.Out)
-	if err != nil || !strings.Contains(string(data), `{"k":"end"`) {
+	if err != nil || !strings.Contains(string(data), `{"k":"end","status":"finished"`) {
 		return fmt.Errorf("%w: worker %d ended without finishing its records", ErrWorker, plan.Worker)
 	}
 	return nil
@@ -276,10 +317,15 @@ func plural(n int) string {
 	return "s"
 }
 
-// cleanStale removes the work of replays whose process is gone.
+// cleanStale removes the work of replays whose process is gone (but for
+// work directories kept with --keep).
 func cleanStale(home string) {
 	dirs, _ := filepath.Glob(filepath.Join(home, "replay", "tmp-*"))
-	for _, d := range dirs {
+	work, _ := filepath.Glob(filepath.Join(os.TempDir(), "flor-replay-*"))
+	for _, d := range append(dirs, work...) {
+		if _, err := os.Stat(filepath.Join(d, "keep")); err == nil {
+			continue
+		}
 		data, err := os.ReadFile(filepath.Join(d, "owner"))
 		pid, perr := strconv.Atoi(strings.TrimSpace(string(data)))
 		if err == nil && perr == nil && pid > 0 && syscall.Kill(pid, 0) == nil {

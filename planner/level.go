@@ -17,6 +17,7 @@ type Level struct {
 	Nested  bool     // a statement is inside a loop nested in the main loop
 	Suffix  bool     // a statement is after the main loop
 	Execute []string // block ids that must run
+	Skip    []string // block ids that may be skipped (the analysis' skippable blocks)
 }
 
 // String says the level as FlorDB does: "outer loop without suffix".
@@ -100,6 +101,12 @@ func levelOf(a *analyzer.Analysis, names []string) (Level, error) {
 		}
 		slices.Sort(lv.Execute)
 		lv.Execute = slices.Compact(lv.Execute)
+	}
+	lv.Skip = []string{} // never null: the runtime then skips nothing else
+	for _, b := range a.Blocks {
+		if b.Skippable && !slices.Contains(lv.Execute, b.ID) && !slices.Contains(lv.Skip, b.ID) {
+			lv.Skip = append(lv.Skip, b.ID)
+		}
 	}
 	if lv.Mode == runtime.ModeSuffix && a.MainLoop == nil {
 		lv.Mode = runtime.ModePrefix

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/flordb/flor/analyzer"
+	"github.com/flordb/flor/runtime"
 )
 
 // ErrNothingToDo: every selected run already has the values.
@@ -74,7 +75,17 @@ func Plan(ctx context.Context, opt Options, runs []*Run) (*Schedule, error) {
 		return nil, fmt.Errorf("%w: give the names of the new flor.Log statements", ErrNoStatement)
 	}
 	opt = opt.withDefaults()
-	s := &Schedule{Workers: opt.Workers}
+	s := &Schedule{Workers: opt.Workers, Level: Level{Mode: runtime.ModePrefix}}
+	// A run whose code was never snapshotted cannot be rebuilt.
+	kept := runs[:0:0]
+	for _, r := range runs {
+		if r.Snapshot == "" {
+			s.Notes = append(s.Notes, fmt.Sprintf("run %s has no code snapshot (git failed when it ran): it cannot be replayed", r.Tstamp))
+			continue
+		}
+		kept = append(kept, r)
+	}
+	runs = kept
 	// The statements, from each program of the project in the working tree.
 	programs := map[string]bool{}
 	for _, r := range runs {
@@ -184,11 +195,12 @@ type replayer struct {
 	slots slots
 
 	mu       sync.Mutex
-	bar      bool             // Progress is a terminal
-	progress map[int][]string // per row, its workers' progress files
-	epochs   map[int]int      // per row, main-loop iterations to replay
-	done     map[int]bool     // rows finished (well or not)
-	counted  map[int]int      // per row, iterations replayed, once its workers ended
+	versions map[string]*version // by snapshot and program
+	bar      bool                // Progress is a terminal
+	progress map[int][]string    // per row, its workers' progress files
+	epochs   map[int]int         // per row, main-loop iterations to replay
+	done     map[int]bool        // rows finished (well or not)
+	counted  map[int]int         // per row, iterations replayed, once its workers ended
 	rows     int
 }
 
@@ -263,9 +275,16 @@ func (p *replayer) drawLocked() {
 func Execute(ctx context.Context, s *Schedule, opt Options) []*Outcome {
 	opt = opt.withDefaults()
 	cleanStale(opt.Home)
+	if err := os.MkdirAll(filepath.Join(opt.Home, "logs"), 0o755); err != nil {
+		outs := make([]*Outcome, len(s.Rows))
+		for i, row := range s.Rows {
+			outs[i] = &Outcome{Row: row, Level: row.Level, Err: err}
+		}
+		return outs
+	}
 	p := &replayer{opt: opt, id: time.Now().UTC().Format("20060102T150405.000000Z"), slots: newSlots(opt.Workers),
 		bar: isTerminal(opt.Progress), progress: map[int][]string{}, epochs: map[int]int{}, done: map[int]bool{},
-		counted: map[int]int{}, rows: len(s.Rows)}
+		counted: map[int]int{}, rows: len(s.Rows), versions: map[string]*version{}}
 	if p.bar {
 		stop := make(chan struct{})
 		defer close(stop)
@@ -294,13 +313,20 @@ func Execute(ctx context.Context, s *Schedule, opt Options) []*Outcome {
 			outs[i] = p.replayOne(ctx, row)
 			p.finished(row)
 			if outs[i].Err != nil {
-				p.status(row, "failed: "+firstLine(outs[i].Err.Error())+" (log: "+outs[i].Log+")")
+				p.status(row, "failed (log: "+outs[i].Log+")")
 			} else {
 				p.status(row, fmt.Sprintf("done in %s (estimated %s)", secs(outs[i].Elapsed), secs(row.Estimate)))
 			}
 		}()
 	}
 	wg.Wait()
+	if !opt.KeepWork {
+		for _, v := range p.versions {
+			if v.work != "" {
+				os.RemoveAll(v.work)
+			}
+		}
+	}
 	sort.SliceStable(outs, func(i, j int) bool { return outs[i].Row.Index < outs[j].Row.Index })
 	return outs
 }

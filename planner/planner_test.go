@@ -1,10 +1,13 @@
 package planner
 
 import (
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -84,6 +87,12 @@ func TestLevelOf(t *testing.T) {
 		if lv.String() != c.want || !reflect.DeepEqual(lv.Execute, c.exec) {
 			t.Errorf("%v: %s %v, want %s %v", c.names, lv, lv.Execute, c.want, c.exec)
 		}
+		if lv.Mode != runtime.ModePrefix && slices.Contains(lv.Execute, "step") == slices.Contains(lv.Skip, "step") {
+			t.Errorf("%v: step must be either run (%v) or allowed to skip (%v)", c.names, lv.Execute, lv.Skip)
+		}
+		if slices.Contains(lv.Skip, "eval") {
+			t.Errorf("%v: the unskippable eval block is in the allow-list %v", c.names, lv.Skip)
+		}
 	}
 	if _, err := levelOf(a, []string{"lr"}); err == nil || !strings.Contains(err.Error(), `"lr"`) {
 		t.Errorf("an Arg is not a new statement: %v", err)
@@ -97,7 +106,14 @@ func TestFixReplaces(t *testing.T) {
 	if err := os.MkdirAll(mod, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	gomod := "module app\n\ngo 1.26\n\nreplace a => ../lib\n\nreplace b => ../../outside\n\nreplace c => example.com/c v1.0.0\n"
+	gomod := "module app\n\ngo 1.26\n\nreplace a => ../lib\n\nreplace b => ../../outside\n\nreplace c => example.com/c v1.0.0\n\nreplace d => ../ignored\n"
+	// lib is in the snapshot; ignored (a submodule, an ignored directory) is not.
+	if err := os.MkdirAll(filepath.Join(tree, "lib"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tree, "lib", "go.mod"), []byte("module a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(mod, "go.mod"), []byte(gomod), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +122,7 @@ func TestFixReplaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, _ := os.ReadFile(filepath.Join(mod, "go.mod"))
-	for _, want := range []string{"a => ../lib", "b => /home/u/outside", "c => example.com/c v1.0.0"} {
+	for _, want := range []string{"a => ../lib", "b => /home/u/outside", "c => example.com/c v1.0.0", "d => /home/u/repo/ignored"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("go.mod lacks %q:\n%s", want, out)
 		}
@@ -153,5 +169,39 @@ func TestMaterialize(t *testing.T) {
 	}
 	if err := Materialize(dir, "0123456789012345678901234567890123456789", t.TempDir()); err == nil {
 		t.Error("an unknown commit materialised")
+	}
+}
+
+func TestEnsureCommit(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	main := write("main.go", "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tfmt.Println(1)\n}\n")
+	helper := write("h.go", "package main\n\nimport fl \"github.com/flordb/flor\"\n\nfunc h() { fl.Log(\"x\", 1) }\n")
+	a := &analyzer.Analysis{Files: []string{main, helper}}
+	if err := ensureCommit(a); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(main)
+	for _, want := range []string{"import florreplay \"github.com/flordb/flor\"", "func main() {\n\tdefer florreplay.Commit()"} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("main.go lacks %q:\n%s", want, got)
+		}
+	}
+	if _, err := parser.ParseFile(token.NewFileSet(), main, got, 0); err != nil {
+		t.Errorf("main.go no longer parses: %v", err)
+	}
+	// A program that commits is left alone.
+	before, _ := os.ReadFile(main)
+	if err := ensureCommit(a); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.ReadFile(main); string(after) != string(before) {
+		t.Errorf("a second pass changed main.go")
 	}
 }

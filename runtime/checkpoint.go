@@ -116,6 +116,13 @@ func decodeInto(ptr any, data []byte) error {
 			return nil
 		}
 	}
+	if _, ok := ptr.(gob.GobDecoder); ok {
+		// The type decodes its own state, unexported parts included.
+		if err := gob.NewDecoder(bytes.NewReader(data)).Decode(ptr); err != nil {
+			return fmt.Errorf("%w: gob cannot decode %T: %w", ErrCheckpoint, ptr, err)
+		}
+		return nil
+	}
 	dst := reflect.ValueOf(ptr)
 	if dst.Kind() == reflect.Pointer {
 		dst = dst.Elem()
@@ -134,9 +141,18 @@ func decodeInto(ptr any, data []byte) error {
 // that alias them (an optimizer holding a model's weights) stay in step.
 // Fields gob ignores (unexported, func, chan) are left alone.
 func assignInPlace(dst, src reflect.Value) {
+	if dst.CanAddr() && dst.Addr().Type().Implements(gobDecoderType) {
+		// State gob cannot see field by field: take the decoded value whole.
+		dst.Set(src)
+		return
+	}
 	switch dst.Kind() {
 	case reflect.Pointer:
 		switch {
+		case src.IsNil() && !dst.IsNil():
+			// gob does not send a pointer to a zero value; nil and a
+			// pointer to zero look alike, so keep the pointer.
+			dst.Elem().SetZero()
 		case src.IsNil():
 			dst.SetZero()
 		case dst.IsNil():
@@ -192,6 +208,8 @@ func assignInPlace(dst, src reflect.Value) {
 	}
 }
 
+var gobDecoderType = reflect.TypeFor[gob.GobDecoder]()
+
 // isPlain reports types copied whole: no pointers inside to preserve.
 func isPlain(t reflect.Type) bool {
 	switch t.Kind() {
@@ -213,6 +231,7 @@ type captureJob struct {
 	names []string
 	blobs [][]byte
 	extra [][]byte
+	ack   chan struct{} // set for a sync marker: closed when reached
 }
 
 // capture encodes the registered objects (and a block's extras) now, on the
@@ -229,9 +248,8 @@ func (r *Run) capture(e int64, block string, occ int, extras []any, empty bool) 
 	}
 	r.w.mu.Lock()
 	regs := slices.Clone(r.ckpts)
-	committed := r.committed
 	r.w.mu.Unlock()
-	if committed || len(regs) == 0 && len(extras) == 0 && !empty {
+	if len(regs) == 0 && len(extras) == 0 && !empty {
 		return
 	}
 	job := captureJob{e: e, block: block, occ: occ}
@@ -252,15 +270,36 @@ func (r *Run) capture(e int64, block string, occ int, extras []any, empty bool) 
 		}
 		job.extra = append(job.extra, b)
 	}
+	// Sending under the read lock keeps Commit from closing the queue
+	// under a capture in flight.
+	r.ckMu.RLock()
+	defer r.ckMu.RUnlock()
+	if r.ckClosed {
+		return
+	}
 	r.ckOnce.Do(r.startCheckpointWriter)
 	r.ckq <- job
 }
 
 func (r *Run) captureFailed(err error) {
-	if !r.ckWarned {
-		r.ckWarned = true
+	if r.ckWarned.CompareAndSwap(false, true) {
 		r.warn(fmt.Sprintf("checkpoint not saved, replay will recompute instead: %v", err))
 	}
+}
+
+// sync waits until every capture so far is stored and every record is
+// written to the file.
+func (r *Run) sync() {
+	r.ckMu.RLock()
+	if !r.ckClosed && r.ckq != nil {
+		ack := make(chan struct{})
+		r.ckq <- captureJob{ack: ack}
+		r.ckMu.RUnlock()
+		<-ack
+	} else {
+		r.ckMu.RUnlock()
+	}
+	r.w.flush()
 }
 
 func (r *Run) startCheckpointWriter() {
@@ -269,20 +308,31 @@ func (r *Run) startCheckpointWriter() {
 	go func() {
 		defer close(r.ckdone)
 		for job := range r.ckq {
+			if job.ack != nil {
+				close(job.ack)
+				continue
+			}
 			r.storeCapture(job)
 		}
 	}()
 }
 
-// drainCheckpoints waits for every capture to be stored.
+// drainCheckpoints waits for every capture to be stored; later captures
+// are dropped.
 func (r *Run) drainCheckpoints() {
-	started := false
-	r.ckOnce.Do(func() {}) // no writer was started: nothing to drain
-	if r.ckq != nil {
-		started = true
+	r.ckMu.Lock()
+	if r.ckClosed {
+		r.ckMu.Unlock()
+		return
 	}
+	r.ckClosed = true
+	r.ckOnce.Do(func() {}) // a writer never started stays unstarted
+	started := r.ckq != nil
 	if started {
 		close(r.ckq)
+	}
+	r.ckMu.Unlock()
+	if started {
 		<-r.ckdone
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"unicode/utf8"
 )
@@ -163,6 +164,19 @@ func scalarOf(v any) scalar {
 		return scalar{kind: TypeStr, s: x.Error()}
 	case fmt.Stringer:
 		return scalar{kind: TypeStr, s: x.String()}
+	}
+	// Named numbers (type Loss float64) are numbers.
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Float32, reflect.Float64:
+		return scalar{kind: TypeFloat, f: rv.Float()}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return scalar{kind: TypeInt, i: rv.Int()}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return uintScalar(rv.Uint())
+	case reflect.Bool:
+		return boolScalar(rv.Bool())
+	case reflect.String:
+		return scalar{kind: TypeStr, s: rv.String()}
 	}
 	js, err := json.Marshal(v)
 	if err != nil {

@@ -141,13 +141,13 @@ func (r *Run) enterLoop(name string, total int) *loopState {
 	f := &frame{name: name, qname: string(appendJSONString(nil, name)), kind: frameLoop, iter: -1, total: total, begun: time.Now()}
 	ls.f = f
 	r.w.mu.Lock()
-	switch {
-	case r.main == nil && !r.mainSeen && len(r.stack) == 0:
+	switch inner := r.innerLoopLocked(); {
+	case r.main == nil && !r.mainSeen && inner == nil:
 		f.isMain = true
 		r.main = f
 		r.mainSeen = true
 		f.occs = map[string]int{}
-	case r.main != nil && len(r.stack) > 0 && r.stack[len(r.stack)-1] == r.main && len(r.blocks) == 0:
+	case r.main != nil && inner == r.main && len(r.blocks) == 0:
 		f.block = true
 		f.occ = r.main.occs[name]
 		r.main.occs[name]++
@@ -189,6 +189,17 @@ func (r *Run) enterLoop(name string, total int) *loopState {
 		r.progress.push(f)
 	}
 	return ls
+}
+
+// innerLoopLocked is the innermost open loop, skipping named iterations
+// (flor.Iteration), which do not change what the main loop is.
+func (r *Run) innerLoopLocked() *frame {
+	for i := len(r.stack) - 1; i >= 0; i-- {
+		if r.stack[i].kind == frameLoop {
+			return r.stack[i]
+		}
+	}
+	return nil
 }
 
 // next opens iteration i with element v. It reports false when the
@@ -267,8 +278,13 @@ func (ls *loopState) exit() {
 		// Recorded in the main iteration's context: the block's parent.
 		r.log("delta::"+f.name, scalar{kind: TypeFloat, f: time.Since(f.begun).Seconds()}, flagInternal)
 		r.capture(r.mainIter(), f.name, f.occ, nil, false)
-	case f.isMain && r.replay != nil && !r.replay.plan.Suffix:
+	case f.isMain && r.replay != nil && !r.replay.plan.Suffix && !Panicking():
+		// A panic must reach the user, not end the worker as finished.
 		r.exitNow()
+	case f.isMain && r.replay == nil && !Panicking():
+		// Everything logged in the main loop is on disk now, even if the
+		// program ends without Commit.
+		r.sync()
 	}
 }
 

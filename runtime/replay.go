@@ -37,11 +37,15 @@ type Plan struct {
 	Out      string   `json:"out"`     // where this worker writes
 	Names    []string `json:"names"`   // the only names written
 	Execute  []string `json:"execute"` // block ids that must run
-	Start    int64    `json:"start"`
-	Stop     int64    `json:"stop"` // -1 = to the end
-	Mode     string   `json:"mode"`
-	Suffix   bool     `json:"suffix"` // run the code after the main loop
-	Worker   int      `json:"worker"`
+	// Skip, when not null, lists the only block ids that may be skipped:
+	// those the version's analysis found safe to skip. A nested loop in
+	// a block the analysis would not skip then runs.
+	Skip   []string `json:"skip"`
+	Start  int64    `json:"start"`
+	Stop   int64    `json:"stop"` // -1 = to the end
+	Mode   string   `json:"mode"`
+	Suffix bool     `json:"suffix"` // run the code after the main loop
+	Worker int      `json:"worker"`
 	// Progress, when set, is a file the worker appends a line to as each
 	// main-loop iteration ends, for the planner's progress bar.
 	Progress string `json:"progress,omitempty"`
@@ -66,6 +70,7 @@ type replayState struct {
 	plan    Plan
 	names   map[string]bool
 	execute map[string]bool
+	skip    map[string]bool // nil: any block with a capture may be skipped
 	args    map[string]json.RawMessage
 	kwargs  map[string]string
 	ckpts   map[ckptKey]ckptRecord
@@ -114,6 +119,12 @@ func loadReplay(path string) (*replayState, error) {
 	}
 	for _, b := range p.Execute {
 		rs.execute[b] = true
+	}
+	if p.Skip != nil {
+		rs.skip = map[string]bool{}
+		for _, b := range p.Skip {
+			rs.skip[b] = true
+		}
 	}
 	if err := rs.readRecord(p.Record); err != nil {
 		return nil, err
@@ -179,7 +190,7 @@ func (rs *replayState) openOut() (*os.File, error) {
 // statement, and the run must have captured every registered object and
 // as many extras as the block passes.
 func (rs *replayState) skippable(e int64, id string, occ, extras int, registered []string) (ckptRecord, bool) {
-	if rs.execute[id] || e < 0 {
+	if rs.execute[id] || e < 0 || rs.skip != nil && !rs.skip[id] {
 		return ckptRecord{}, false
 	}
 	c, ok := rs.ckpts[ckptKey{e, id, occ}]

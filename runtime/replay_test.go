@@ -174,6 +174,20 @@ func TestReplayMatchesFreshRun(t *testing.T) {
 		}
 	})
 
+	t.Run("blocks outside the allow-list run", func(t *testing.T) {
+		plan := base
+		plan.Skip = []string{"loop#1"} // the analysis would not skip "step"
+		plan.Out = filepath.Join(t.TempDir(), "w0.jsonl")
+		tr := &trainer{newStmts: true}
+		replayRun(t, dir, plan, tr)
+		if tr.stepsRun != 20 {
+			t.Errorf("steps run = %d, want 20: step is not in the allow-list", tr.stepsRun)
+		}
+		if got := pick(logged(t, plan.Out, false), probes...); !reflect.DeepEqual(got, want) {
+			t.Errorf("got %v\nwant %v", got, want)
+		}
+	})
+
 	t.Run("nested level runs the step loop", func(t *testing.T) {
 		plan := base
 		plan.Names = []string{"probe_step"}

@@ -41,6 +41,7 @@ type Run struct {
 
 	kwargs   map[string]string
 	kwUsed   map[string]bool
+	argv     []string // as started, --kwargs included
 	stdout   io.Writer
 	stderr   io.Writer
 	echo     atomic.Bool
@@ -67,8 +68,11 @@ type Run struct {
 	ckq      chan captureJob
 	ckdone   chan struct{}
 	ckOnce   sync.Once
-	ckWarned bool
-	written  sync.Map // blob hashes this process stored
+	ckMu     sync.RWMutex // guards sends on ckq against its close
+	ckClosed bool
+	ckWarned atomic.Bool
+	commitMu sync.Mutex // one Commit at a time
+	written  sync.Map   // blob hashes this process stored
 
 	progress *progress
 	exit     func(code int) // os.Exit; tests replace it
@@ -107,6 +111,7 @@ func New(opt Options) (*Run, error) {
 		ckptNames: map[string]bool{},
 		nameCache: map[string]string{},
 		exit:      os.Exit,
+		argv:      append([]string{os.Args[0]}, opt.Args...),
 	}
 	r.echo.Store(envBool(opt.Env("FLOR_ECHO"), true))
 	if p := opt.Env("FLOR_REPLAY"); p != "" {
@@ -244,7 +249,7 @@ func (r *Run) headerRecord() []byte {
 	host, _ := os.Hostname()
 	cwd, _ := os.Getwd()
 	h := headerJSON{K: "run", V: 1, ProjID: r.ProjID, Tstamp: r.Tstamp, Filename: r.Filename,
-		Snapshot: r.Snapshot, Kwargs: r.kwargs, PID: os.Getpid(), Host: host, Argv: os.Args, Cwd: cwd,
+		Snapshot: r.Snapshot, Kwargs: r.kwargs, PID: os.Getpid(), Host: host, Argv: r.argv, Cwd: cwd,
 		Go: goruntime.Version()}
 	if h.Kwargs == nil {
 		h.Kwargs = map[string]string{}
@@ -294,7 +299,7 @@ func (r *Run) fatal(err error) {
 	r.exit(1)
 }
 
-// quotedName returns name as a JSON string literal, cached: names repeat.
+// quotedNameLocked returns name as a JSON string literal, cached: names repeat.
 // Called with mu held.
 func (r *Run) quotedNameLocked(name string) string {
 	if r.lastName == name {
@@ -433,6 +438,8 @@ func (r *Run) Commit() error {
 }
 
 func (r *Run) commit(status string) error {
+	r.commitMu.Lock()
+	defer r.commitMu.Unlock()
 	if err := r.ensureStarted(); err != nil {
 		return err
 	}

@@ -266,6 +266,8 @@ func TestRecordsValuesAndContexts(t *testing.T) {
 		Log(r, "inf", math.Inf(-1))
 	}
 	Log(r, "obj", map[string]int{"a": 1})
+	type loss float64
+	Log(r, "named", loss(0.25))
 	Log(r, "big", uint64(math.MaxUint64))
 	for d := range Loop(r, "doc", func(yield func(string) bool) { yield("a.pdf") }) {
 		Log(r, "name", d)
@@ -284,6 +286,7 @@ func TestRecordsValuesAndContexts(t *testing.T) {
 		"/epoch=0/val": {"NaN"}, "/epoch=1/val": {"NaN"},
 		"/epoch=0/inf": {"-Inf"}, "/epoch=1/inf": {"-Inf"},
 		"/obj":              {map[string]any{"a": 1.0}},
+		"/named":            {0.25},
 		"/big":              {float64(math.MaxUint64)},
 		"/doc=0/name":       {"a.pdf"},
 		"/document=7/label": {true},

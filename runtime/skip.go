@@ -22,7 +22,7 @@ func (r *Run) SkipStart(id string, extras ...any) bool {
 	}
 	r.w.mu.Lock()
 	b := &blockState{id: id, extras: extras, e: -1}
-	inMain := r.main != nil && len(r.stack) > 0 && r.stack[len(r.stack)-1] == r.main
+	inMain := r.main != nil && r.innerLoopLocked() == r.main
 	if inMain && len(r.blocks) == 0 {
 		b.active = true
 		b.e = r.main.iter

@@ -17,7 +17,8 @@ const flushSize = 1 << 20
 
 // recordWriter appends records to a run file. Producers append to buf under
 // mu; a background goroutine swaps it out and writes it, so the training
-// goroutine never waits on the disk.
+// goroutine waits on the disk only for the few records written through
+// (see wantWriteThroughLocked).
 type recordWriter struct {
 	mu   sync.Mutex
 	buf  []byte
@@ -77,8 +78,10 @@ func newRecordWriter() *recordWriter {
 // start gives the writer its file and starts the background flushes.
 func (w *recordWriter) start(f *os.File) {
 	w.wmu.Lock()
+	w.mu.Lock() // producers look at file under mu
 	w.file = f
 	w.path = f.Name()
+	w.mu.Unlock()
 	w.wmu.Unlock()
 	go w.loop()
 }

@@ -123,7 +123,12 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	}
 	sched, err := planner.Plan(ctx, opt, runs)
 	if errors.Is(err, planner.ErrNothingToDo) {
-		fmt.Fprintf(e.stdout, "nothing to replay: every run%s has %s\n", whereText(where), strings.Join(names, ", "))
+		if sched != nil {
+			for _, n := range sched.Notes {
+				fmt.Fprintf(e.stdout, "note: %s\n", n)
+			}
+		}
+		fmt.Fprintf(e.stdout, "nothing to replay: no run%s lacks %s\n", whereText(where), strings.Join(names, ", "))
 		return nil
 	}
 	if err != nil {
@@ -135,7 +140,10 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	if !*yes {
-		if err := e.confirm(fmt.Sprintf("\nContinue replay estimated to finish %s [y/N]? ", planner.Bucket(sched.Total()))); err != nil {
+		if err := e.confirm(fmt.Sprintf("\nContinue replay estimated to finish %s [y/N]? ", planner.Bucket(sched.Total()))); errors.Is(err, errDeclined) {
+			fmt.Fprintln(e.stdout, "replay cancelled: nothing was replayed")
+			return nil
+		} else if err != nil {
 			return err
 		}
 	}
