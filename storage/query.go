@@ -16,13 +16,20 @@ import (
 
 // Query runs arbitrary SQL against the store (after an Ingest) and returns
 // its result. The tables it can read are listed in the package
-// documentation. When DuckDB rejects the query, the error wraps ErrSQL and
-// carries DuckDB's message.
+// documentation. The query runs in a transaction that is rolled back, so
+// it cannot change the store: the store is a cache of the run files, and
+// a DROP or an INSERT would only make it disagree with them. When DuckDB
+// rejects the query, the error wraps ErrSQL and carries DuckDB's message.
 func (s *Store) Query(ctx context.Context, query string) (*Frame, error) {
 	if _, err := s.Ingest(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, query)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, sqlError(err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, query)
 	if err != nil {
 		return nil, sqlError(err)
 	}
