@@ -83,6 +83,9 @@ func Plan(ctx context.Context, opt Options, runs []*Run) (*Schedule, error) {
 			s.Notes = append(s.Notes, fmt.Sprintf("run %s has no code snapshot (git failed when it ran): it cannot be replayed", r.Tstamp))
 			continue
 		}
+		if r.Stale {
+			s.Notes = append(s.Notes, fmt.Sprintf("run %s: its sources changed after its program was built; its snapshot may not be the code that ran, and its replayed values may differ", r.Tstamp))
+		}
 		kept = append(kept, r)
 	}
 	runs = kept

@@ -27,18 +27,12 @@ type Run struct {
 	Suffix     time.Duration   // after the main loop
 	Iterations []time.Duration // each main-loop iteration
 	Nested     []time.Duration // time in nested loops, per main-loop iteration
+	// Stale: the run's sources changed after its program was built, so its
+	// snapshot may not be the code that ran.
+	Stale bool
 	// Captured counts the main-loop iterations whose end state the run
 	// checkpointed: a replay may start only after one of those.
 	Captured int
-}
-
-// Total is the run's recorded duration.
-func (r *Run) Total() time.Duration {
-	t := r.Prefix + r.Suffix
-	for _, d := range r.Iterations {
-		t += d
-	}
-	return t
 }
 
 // readHeader fills Argv and Cwd from the run file's first record and
@@ -50,7 +44,7 @@ func (r *Run) readHeader() error {
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
 	if !sc.Scan() {
 		return fmt.Errorf("run %s: %s is empty", r.Tstamp, r.File)
 	}
@@ -60,11 +54,12 @@ func (r *Run) readHeader() error {
 		Cwd      string            `json:"cwd"`
 		Snapshot string            `json:"snapshot"`
 		Kwargs   map[string]string `json:"kwargs"`
+		Stale    bool              `json:"stale"`
 	}
 	if err := json.Unmarshal(sc.Bytes(), &h); err != nil || h.K != "run" {
 		return fmt.Errorf("run %s: %s does not start with a run record", r.Tstamp, r.File)
 	}
-	r.Argv, r.Cwd = h.Argv, h.Cwd
+	r.Argv, r.Cwd, r.Stale = h.Argv, h.Cwd, h.Stale
 	if r.Snapshot == "" {
 		r.Snapshot = h.Snapshot
 	}

@@ -37,6 +37,7 @@ type Run struct {
 	Root     string // repository top directory
 	Home     string // flor directory
 	Snapshot string // commit on flor.shadow holding the code of this run
+	Stale    bool   // the sources are newer than the program: Snapshot may not match it
 	File     string // the run file
 
 	kwargs   map[string]string
@@ -183,10 +184,18 @@ func (r *Run) start() error {
 		if err != nil {
 			return err
 		}
-		if snap, err := snapshot(r.Root, r.Home, r.Tstamp); err != nil {
+		snap, newest, err := snapshot(r.Root, r.Home, r.Tstamp)
+		if err != nil {
 			r.warn(fmt.Sprintf("code snapshot failed, this run cannot be replayed: %v", err))
 		} else {
 			r.Snapshot = snap
+		}
+		if exe, err := os.Executable(); err == nil {
+			if st, err := os.Stat(exe); err == nil && newest.After(st.ModTime()) {
+				// The snapshot holds the code as it is now, not as built.
+				r.Stale = true
+				r.warn("the Go sources changed after this program was built, so its code snapshot may not be the code that runs; rebuild (or use go run) before recording runs you may replay")
+			}
 		}
 	}
 	hdr := r.headerRecord()
@@ -226,6 +235,7 @@ type headerJSON struct {
 	Tstamp   string            `json:"tstamp"`
 	Filename string            `json:"filename"`
 	Snapshot string            `json:"snapshot"`
+	Stale    bool              `json:"stale,omitempty"`
 	Kwargs   map[string]string `json:"kwargs"`
 	PID      int               `json:"pid"`
 	Host     string            `json:"host"`
@@ -249,7 +259,7 @@ func (r *Run) headerRecord() []byte {
 	host, _ := os.Hostname()
 	cwd, _ := os.Getwd()
 	h := headerJSON{K: "run", V: 1, ProjID: r.ProjID, Tstamp: r.Tstamp, Filename: r.Filename,
-		Snapshot: r.Snapshot, Kwargs: r.kwargs, PID: os.Getpid(), Host: host, Argv: r.argv, Cwd: cwd,
+		Snapshot: r.Snapshot, Stale: r.Stale, Kwargs: r.kwargs, PID: os.Getpid(), Host: host, Argv: r.argv, Cwd: cwd,
 		Go: goruntime.Version()}
 	if h.Kwargs == nil {
 		h.Kwargs = map[string]string{}

@@ -565,3 +565,49 @@ func TestConcurrentRunsShareTheShadowBranch(t *testing.T) {
 		}
 	}
 }
+
+func TestSnapshotStaleAndGlobalExcludes(t *testing.T) {
+	dir := gitInit(t)
+	cfg := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", cfg)
+	if err := os.MkdirAll(filepath.Join(cfg, "git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg, "git", "ignore"), []byte("*.secret\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	main := filepath.Join(dir, "main.go")
+	if err := os.WriteFile(main, []byte("package main\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "key.secret"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A source file newer than this (test) program: the code changed after
+	// the build.
+	future := time.Now().Add(time.Hour)
+	if err := os.Chtimes(main, future, future); err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(Options{Dir: dir, Stdout: discard{}, Stderr: discard{}, Env: testEnv(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	Log(r, "x", 1)
+	if err := r.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Stale {
+		t.Error("a source newer than the program did not mark the snapshot stale")
+	}
+	if recs := readRecords(t, r.File); recs[0]["stale"] != true {
+		t.Errorf("the run record does not say stale: %v", recs[0])
+	}
+	out, err := exec.Command("git", "-C", dir, "ls-tree", "-r", "--name-only", r.Snapshot).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ls-tree: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "key.secret") || !strings.Contains(string(out), "main.go") {
+		t.Errorf("snapshot holds %q: want main.go without the globally ignored key.secret", out)
+	}
+}

@@ -30,15 +30,21 @@ var ErrSnapshot = errors.New("snapshot")
 // snapshot stores the working tree (tracked files, and untracked files
 // that are not ignored) as a commit on flor.shadow and returns its hash.
 // A run whose tree equals the branch tip's shares that commit.
-func snapshot(root, home, tstamp string) (string, error) {
+func snapshot(root, home, tstamp string) (string, time.Time, error) {
 	repo, err := git.PlainOpenWithOptions(root, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
 	if err != nil {
-		return "", fmt.Errorf("%w: opening %s: %w", ErrSnapshot, root, err)
+		return "", time.Time{}, fmt.Errorf("%w: opening %s: %w", ErrSnapshot, root, err)
 	}
-	tree, err := buildTree(repo, root, home)
+	tree, newest, err := buildTree(repo, root, home)
 	if err != nil {
-		return "", err
+		return "", newest, err
 	}
+	h, err := commitTree(repo, root, tree, tstamp)
+	return h, newest, err
+}
+
+// commitTree makes tree the tip of the shadow branch, or finds it there.
+func commitTree(repo *git.Repository, root string, tree plumbing.Hash, tstamp string) (string, error) {
 	unlock, err := lockShadow(root)
 	if err != nil {
 		return "", err
@@ -115,9 +121,11 @@ type treeNode struct {
 }
 
 // buildTree writes blobs and trees for the working tree and returns the
-// root tree's hash. Tracked files whose size and mtime match the index
-// reuse the index's hash, as git does, so unchanged files are not read.
-func buildTree(repo *git.Repository, root, home string) (plumbing.Hash, error) {
+// root tree's hash and the newest modification time of its Go sources.
+// Tracked files whose size and mtime match the index reuse the index's
+// hash, as git does, so unchanged files are not read.
+func buildTree(repo *git.Repository, root, home string) (plumbing.Hash, time.Time, error) {
+	var newest time.Time
 	tracked := map[string]*index.Entry{}
 	trackedDirs := map[string]bool{}
 	if idx, err := repo.Storer.Index(); err == nil {
@@ -134,6 +142,7 @@ func buildTree(repo *git.Repository, root, home string) (plumbing.Hash, error) {
 		}
 	}
 	patterns, _ := gitignore.ReadPatterns(osfs.New(root), nil)
+	patterns = append(patterns, globalExcludes()...)
 	matcher := gitignore.NewMatcher(patterns)
 	homeAbs, _ := filepath.Abs(home)
 
@@ -175,6 +184,9 @@ func buildTree(repo *git.Repository, root, home string) (plumbing.Hash, error) {
 		if err != nil {
 			return nil
 		}
+		if n := d.Name(); strings.HasSuffix(n, ".go") || n == "go.mod" || n == "go.sum" {
+			newest = later(newest, info.ModTime())
+		}
 		mode := filemode.Regular
 		switch {
 		case info.Mode()&fs.ModeSymlink != 0:
@@ -206,9 +218,47 @@ func buildTree(repo *git.Repository, root, home string) (plumbing.Hash, error) {
 		return nil
 	})
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("%w: reading the working tree: %w", ErrSnapshot, err)
+		return plumbing.ZeroHash, newest, fmt.Errorf("%w: reading the working tree: %w", ErrSnapshot, err)
 	}
-	return writeTrees(repo, dirs)
+	h, err := writeTrees(repo, dirs)
+	return h, newest, err
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// globalExcludes are the user's own ignore patterns, which git applies to
+// every repository: core.excludesFile, else $XDG_CONFIG_HOME/git/ignore
+// (~/.config/git/ignore). Files ignored there (editor folders, .env) stay
+// out of snapshots as they stay out of git.
+func globalExcludes() []gitignore.Pattern {
+	root := osfs.New("/")
+	if ps, err := gitignore.LoadGlobalPatterns(root); err == nil && len(ps) > 0 {
+		return ps
+	}
+	cfg := os.Getenv("XDG_CONFIG_HOME")
+	if cfg == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return nil
+		}
+		cfg = filepath.Join(home, ".config")
+	}
+	data, err := os.ReadFile(filepath.Join(cfg, "git", "ignore"))
+	if err != nil {
+		return nil
+	}
+	var ps []gitignore.Pattern
+	for _, line := range strings.Split(string(data), "\n") {
+		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
+			ps = append(ps, gitignore.ParsePattern(l, nil))
+		}
+	}
+	return ps
 }
 
 func pathDir(p string) string {
