@@ -24,6 +24,9 @@ import (
 // ErrNothingToDo: every selected run already has the values.
 var ErrNothingToDo = errors.New("nothing to replay")
 
+// ErrCannotReplay: no selected run can be replayed.
+var ErrCannotReplay = errors.New("cannot replay")
+
 // Options of a replay.
 type Options struct {
 	Names    []string // the new statements' log names
@@ -52,6 +55,15 @@ type Schedule struct {
 	Rows       []*Row
 	Workers    int
 	Notes      []string // what the user should know before going on
+	// Blocked are the runs that cannot be replayed, with the reason: the
+	// new statements do not carry into their version.
+	Blocked []*Blocked
+}
+
+// Blocked is a run left out of a replay, and why.
+type Blocked struct {
+	Run *Run
+	Err error
 }
 
 // Total is the schedule's estimated wall time, runs sharing the workers.
@@ -136,11 +148,23 @@ func Plan(ctx context.Context, opt Options, runs []*Run) (*Schedule, error) {
 		return nil, fmt.Errorf("%w: %s", ErrNoStatement, msg)
 	}
 	build := lastBuild(opt.Home)
-	for i, r := range runs {
+	verr := checkVersions(opt.Root, opt.Names, runs)
+	for _, r := range runs {
+		if err := verr[versionKey(r)]; err != nil {
+			s.Blocked = append(s.Blocked, &Blocked{Run: r, Err: err})
+			continue
+		}
 		lv := levels[r.Filename]
-		s.Rows = append(s.Rows, &Row{Index: i + 1, Run: r, Level: lv, Estimate: Estimate(r, lv, opt.Workers, build)})
+		s.Rows = append(s.Rows, &Row{Index: len(s.Rows) + 1, Run: r, Level: lv, Estimate: Estimate(r, lv, opt.Workers, build)})
 	}
-	if len(runs) == 0 {
+	switch {
+	case len(s.Rows) == 0 && len(s.Blocked) > 0:
+		var msgs []string
+		for _, b := range s.Blocked {
+			msgs = append(msgs, fmt.Sprintf("run %s: %v", b.Run.Tstamp, b.Err))
+		}
+		return s, fmt.Errorf("%w: the new statements do not carry into any run's version:\n%s", ErrCannotReplay, strings.Join(msgs, "\n"))
+	case len(s.Rows) == 0:
 		return s, ErrNothingToDo
 	}
 	return s, nil
@@ -184,6 +208,9 @@ func (s *Schedule) Write(w io.Writer) {
 			secs(r.Run.Prefix), secs(loop), secs(r.Run.Suffix), secs(r.Estimate))
 	}
 	tw.Flush()
+	for _, b := range s.Blocked {
+		fmt.Fprintf(w, "cannot replay run %s: %v\n", b.Run.Tstamp, b.Err)
+	}
 	for _, n := range s.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
