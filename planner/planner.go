@@ -141,11 +141,12 @@ func Plan(ctx context.Context, opt Options, runs []*Run) (*Schedule, error) {
 		}
 	}
 	if len(missing) > 0 && len(runs) > 0 {
-		msg := fmt.Sprintf("no flor.Log statement in the working tree logs %s", strings.Join(quoteAll(missing), ", "))
 		if len(loadErrs) > 0 {
-			msg += " (" + strings.Join(loadErrs, "; ") + ")"
+			// The program could not be analysed: that is the news.
+			return nil, fmt.Errorf("%w: cannot analyse the working tree's program, so cannot find %s:\n%s",
+				ErrNoStatement, strings.Join(quoteAll(missing), ", "), strings.Join(loadErrs, "\n"))
 		}
-		return nil, fmt.Errorf("%w: %s", ErrNoStatement, msg)
+		return nil, fmt.Errorf("%w: no flor.Log statement in the working tree logs %s", ErrNoStatement, strings.Join(quoteAll(missing), ", "))
 	}
 	build := lastBuild(opt.Home)
 	verr := checkVersions(opt.Root, opt.Names, runs)

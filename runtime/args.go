@@ -162,8 +162,8 @@ func Arg[T ArgValue](r *Run, name string, def T) T {
 	if ok {
 		pv, err := parseArg[T](s)
 		if err != nil {
-			fmt.Fprintf(r.stderr, "flor: --kwargs %s=%s: %v; arg %q expects a %s like its default %v\n",
-				name, s, err, name, typeName[T](), def)
+			fmt.Fprintf(r.stderr, "flor: --kwargs %s=%s: %v; arg %q expects %s like its default %v\n",
+				name, s, err, name, article(typeName[T]()), def)
 			r.abandon()
 			r.exit(2)
 		}
@@ -229,4 +229,12 @@ func (r *Run) unusedKwargs() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// article puts "a" or "an" before a type's name.
+func article(name string) string {
+	if strings.ContainsRune("aeiou", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
 }

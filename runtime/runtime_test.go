@@ -245,7 +245,7 @@ func TestBadKwargExitsTwoAndRecordsNothing(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
 		t.Fatalf("exit = %v, want code 2; output:\n%s", err, out)
 	}
-	for _, want := range []string{"epochs=abc", `"abc" is not an integer`, "integer"} {
+	for _, want := range []string{"epochs=abc", `"abc" is not an integer`, `arg "epochs" expects an integer like its default 5`} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("message %q lacks %q", out, want)
 		}
