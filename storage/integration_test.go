@@ -38,42 +38,10 @@ func TestRealProgram(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs a program")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command")
-	}
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
+	dir, bin := buildProgram(t, tinyProgram)
 	prog := filepath.Join(dir, "cmd", "tiny")
-	if err := os.MkdirAll(prog, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	gomod := fmt.Sprintf("module example.com/tiny\n\ngo 1.26\n\nrequire github.com/flordb/flor v0.0.0\n\nreplace github.com/flordb/flor => %s\n", root)
-	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range map[string][]byte{
-		"go.mod": []byte(gomod), "go.sum": sum, "cmd/tiny/main.go": []byte(tinyProgram),
-	} {
-		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := git.PlainInit(dir, false); err != nil {
-		t.Fatal(err)
-	}
-	build := exec.Command(goBin, "build", "-o", filepath.Join(dir, "tiny.bin"), "./cmd/tiny")
-	build.Dir = dir
-	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false", "FLOR_HOME=")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	for _, args := range [][]string{nil, {"--kwargs", "lr=0.001", "epochs=1"}} {
-		run := exec.Command(filepath.Join(dir, "tiny.bin"), args...)
+		run := exec.Command(bin, args...)
 		run.Dir = prog
 		run.Env = append(os.Environ(), "FLOR_HOME=")
 		if out, err := run.CombinedOutput(); err != nil {
@@ -153,5 +121,140 @@ func TestRealProgram(t *testing.T) {
 	p := infos[0].Profile
 	if p.MainLoop != "epoch" || len(p.Iteration) != 1 || math.IsNaN(p.Prefix) || math.IsNaN(p.Suffix) || len(p.Nested["step"]) != 1 {
 		t.Errorf("profile = %+v", p)
+	}
+}
+
+// buildProgram lays out program as cmd/tiny of a module in a fresh git
+// repository, builds it against this flor checkout, and returns the
+// repository and the binary.
+func buildProgram(t *testing.T, program string) (dir, bin string) {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "cmd", "tiny"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gomod := fmt.Sprintf("module example.com/tiny\n\ngo 1.26\n\nrequire github.com/flordb/flor v0.0.0\n\nreplace github.com/flordb/flor => %s\n", root)
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{
+		"go.mod": []byte(gomod), "go.sum": sum, "cmd/tiny/main.go": []byte(program),
+	} {
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := git.PlainInit(dir, false); err != nil {
+		t.Fatal(err)
+	}
+	bin = filepath.Join(t.TempDir(), "tiny.bin")
+	build := exec.Command(goBin, "build", "-o", bin, "./cmd/tiny")
+	build.Dir = dir
+	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false", "FLOR_HOME=")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return dir, bin
+}
+
+const busyProgram = `package main
+
+import "github.com/flordb/flor"
+
+func main() {
+	defer flor.Commit()
+	id := flor.Arg("id", 0)
+	for e := range flor.Loop("epoch", flor.Range(5)) {
+		for s := range flor.Loop("step", flor.Range(400)) {
+			flor.Log("loss", float64(id*100000+e*1000+s))
+		}
+		flor.Log("val_acc", float64(e))
+	}
+}
+`
+
+// TestSixteenWritersAndAReader runs 16 recording programs at once while
+// this process reads the store over and over: no record may be lost and no
+// reader may see a lock error.
+func TestSixteenWritersAndAReader(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs 16 programs")
+	}
+	dir, bin := buildProgram(t, busyProgram)
+	home := filepath.Join(dir, ".flor")
+	const n = 16
+	cmds := make([]*exec.Cmd, n)
+	for i := range n {
+		cmds[i] = exec.Command(bin, "--kwargs", fmt.Sprintf("id=%d", i))
+		cmds[i].Dir = dir
+		cmds[i].Env = append(os.Environ(), "FLOR_HOME=", "FLOR_ECHO=0")
+		if err := cmds[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, n)
+	for _, c := range cmds {
+		go func() { done <- c.Wait() }()
+	}
+	ctx := context.Background()
+	reads := 0
+	for finished := 0; finished < n; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("a writer failed: %v", err)
+			}
+			finished++
+		default:
+			if _, err := os.Stat(home); err != nil {
+				continue // no run has started yet
+			}
+			s, err := Open(ctx, home, WithMessages(nil))
+			if err != nil {
+				t.Fatalf("reader: %v", err)
+			}
+			if _, err := s.Dataframe(ctx, "loss"); err != nil {
+				t.Fatalf("reader: %v", err)
+			}
+			s.Close()
+			reads++
+		}
+	}
+	s, err := Open(ctx, home, WithMessages(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	f, err := s.Dataframe(ctx, "loss")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := n * 5 * 400; f.Len() != want {
+		t.Errorf("%d loss rows after %d reads during the runs, want %d", f.Len(), reads, want)
+	}
+	seen := map[float64]bool{}
+	for i := range f.Len() {
+		seen[f.Value(i, "loss").(float64)] = true
+	}
+	if len(seen) != n*5*400 {
+		t.Errorf("%d distinct values, want %d", len(seen), n*5*400)
+	}
+	runs, err := s.Runs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		if r.Status != StatusFinished {
+			t.Errorf("run %v: %s", r.Tstamp, r.Status)
+		}
 	}
 }
