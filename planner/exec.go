@@ -56,6 +56,7 @@ func (s slots) release(n int) { s.sem.Release(int64(n)) }
 type version struct {
 	once  sync.Once
 	work  string // its work directory
+	tree  string // the materialised snapshot
 	pkg   string // the program's directory in it
 	bin   string // the built program
 	log   string // propagation, analysis and build output
@@ -109,6 +110,7 @@ func (p *replayer) prepareSteps(ctx context.Context, row *Row, v *version) error
 	defer log.Close()
 	fmt.Fprintf(log, "version %s of %s, work directory %s\n", run.Snapshot, run.Filename, work)
 	tree := filepath.Join(work, "src")
+	v.tree = tree
 	p.status(row, "materialising version "+short(run.Snapshot))
 	if err := Materialize(p.opt.Root, run.Snapshot, tree); err != nil {
 		return err
@@ -226,10 +228,7 @@ func (p *replayer) replayRun(ctx context.Context, row *Row, id string, v *versio
 			os.RemoveAll(tmpDir)
 		}
 	}()
-	cwd := run.Cwd
-	if st, err := os.Stat(cwd); cwd == "" || err != nil || !st.IsDir() {
-		cwd = v.pkg
-	}
+	cwd := workerDir(p.opt.Root, run.Cwd, v)
 	var args []string
 	if len(run.Argv) > 1 {
 		args = run.Argv[1:]
@@ -345,4 +344,38 @@ func hasExtras(a *analyzer.Analysis) bool {
 		}
 	}
 	return false
+}
+
+// workerDir is where a replay worker runs: the run's working directory as
+// it is in the materialised snapshot, so that whatever the old program
+// writes lands there and never in the user's checkout. Entries of the
+// original directory that the snapshot lacks (ignored data, large inputs)
+// are linked in, so that relative paths the program reads still resolve.
+// A run started outside the repository runs where it ran.
+func workerDir(root, cwd string, v *version) string {
+	if cwd == "" {
+		return v.pkg
+	}
+	rel, err := filepath.Rel(root, cwd)
+	if err != nil || !filepath.IsLocal(rel) && rel != "." {
+		if st, err := os.Stat(cwd); err == nil && st.IsDir() {
+			return cwd
+		}
+		return v.pkg
+	}
+	dir := filepath.Join(v.tree, rel)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return v.pkg
+	}
+	entries, _ := os.ReadDir(cwd)
+	for _, e := range entries {
+		if e.Name() == ".git" || e.Name() == ".flor" {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(dir, e.Name())); err == nil {
+			continue // the snapshot has it
+		}
+		_ = os.Symlink(filepath.Join(cwd, e.Name()), filepath.Join(dir, e.Name()))
+	}
+	return dir
 }

@@ -205,3 +205,32 @@ func TestEnsureCommit(t *testing.T) {
 		t.Errorf("a second pass changed main.go")
 	}
 }
+
+func TestWorkerDir(t *testing.T) {
+	root, tree := t.TempDir(), t.TempDir()
+	for _, p := range []string{"sub/data/x.bin", "sub/main.go"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755)
+		os.WriteFile(filepath.Join(root, p), []byte("user's"), 0o644)
+	}
+	os.MkdirAll(filepath.Join(tree, "sub"), 0o755)
+	os.WriteFile(filepath.Join(tree, "sub", "main.go"), []byte("snapshot's"), 0o644)
+	v := &version{tree: tree, pkg: filepath.Join(tree, "sub")}
+	dir := workerDir(root, filepath.Join(root, "sub"), v)
+	if dir != filepath.Join(tree, "sub") {
+		t.Fatalf("worker dir = %s", dir)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "main.go")); string(b) != "snapshot's" {
+		t.Errorf("main.go = %q: the snapshot's file must win", b)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "data", "x.bin")); err != nil || string(b) != "user's" {
+		t.Errorf("data the snapshot lacks is not reachable: %q %v", b, err)
+	}
+	// What the old program writes stays out of the checkout.
+	os.WriteFile(filepath.Join(dir, "out.txt"), []byte("x"), 0o644)
+	if _, err := os.Stat(filepath.Join(root, "sub", "out.txt")); err == nil {
+		t.Error("a file written by the replayed program landed in the checkout")
+	}
+	if got := workerDir(root, "/elsewhere/not/there", v); got != v.pkg {
+		t.Errorf("a missing outside directory gives %s", got)
+	}
+}
