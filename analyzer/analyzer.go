@@ -159,7 +159,8 @@ type Registration struct {
 	loc *loc // what it covers; nil when unknown
 }
 
-// EffectKind classifies a side effect of a skip block.
+// EffectKind classifies a side effect of a skip block or of the main
+// loop's body.
 type EffectKind string
 
 // Effect kinds.
@@ -173,13 +174,15 @@ const (
 	EffectUnknown   EffectKind = "unknown"   // a write or call the analysis cannot follow
 )
 
-// Effect is one side effect of a skip block on state declared outside it.
+// Effect is one side effect of a skip block on state declared outside
+// it, or (in Analysis.Carried) of the main loop's body, outside its
+// blocks, on state declared outside the main loop.
 type Effect struct {
 	Kind EffectKind `json:"kind"`
 	// Var names the state changed, as the user would write it: "total",
 	// "model.W", "*p"; "" for input/output.
 	Var  string `json:"var"`
-	Pos  Pos    `json:"pos"`  // where in the block (or call site)
+	Pos  Pos    `json:"pos"`  // where in the block or body (or call site)
 	Desc string `json:"desc"` // what the code does, e.g. "total += ...", "calls (*Model).Step"
 	// Checkpoint is the name of the flor.Checkpoint registration that
 	// covers the effect, or "".
@@ -189,13 +192,23 @@ type Effect struct {
 	Extra string `json:"extra,omitempty"`
 	// ReadAt is where the changed state is read after the block (later in
 	// the main loop's body, in later iterations, or after the main loop);
-	// zero when it is not read there.
+	// zero when it is not read there. For a block's effect it is set only
+	// when the effect is not restored by a checkpoint. For carried state
+	// it is the first read in the main loop's body (blocks included: the
+	// next iteration reads what this one left) or after the main loop,
+	// set whether or not the state is restored; a read that only feeds
+	// the variable's own update (x in x++, x = append(x, v)) does not
+	// count.
 	ReadAt Pos `json:"read_at"`
 	// Restored: replay restores the effect (Checkpoint or Extra). An
 	// effect that is not restored is harmless when nothing reads it after
-	// the block (ReadAt is zero); otherwise it is a warning.
+	// the block, or for carried state again (ReadAt is zero); otherwise it
+	// is a warning.
 	Restored bool `json:"restored"`
-	// Note explains an effect that is not restored.
+	// Note explains an effect that is not restored. A registration that
+	// holds the state but does not save it (encoding/gob skips unexported,
+	// func and chan fields) says so here: "unexported field: gob does not
+	// save it".
 	Note string `json:"note,omitempty"`
 
 	loc *loc
@@ -278,7 +291,18 @@ type Analysis struct {
 	Logs        []*LogStmt      `json:"logs"`
 	Checkpoints []*Registration `json:"checkpoints"`
 	Blocks      []*Block        `json:"blocks"`
-	Diagnostics []Diagnostic    `json:"diagnostics"`
+	// Carried is the main loop's carried state: changes that the main
+	// loop's body makes outside its blocks (in its own statements, the
+	// func literals it calls and the package's functions it calls, but
+	// not in the flor loops those reach) to variables declared outside
+	// the main loop: in the functions on the call path to it, or at
+	// package level. Replay with several workers starts at an iteration
+	// from the checkpoints of the one before, and replay of the code
+	// after the main loop alone restores the state after its last
+	// iteration: both are right only when such state is checkpointed or
+	// not read again. Source order; Extra is never set.
+	Carried     []*Effect    `json:"carried"`
+	Diagnostics []Diagnostic `json:"diagnostics"`
 
 	src map[string][]byte // file contents as parsed
 }

@@ -47,7 +47,7 @@ func (s *state) analyzeBlock(bi *blockInfo) {
 	for _, e := range w.out {
 		l := e.l
 		if !bi.instrumentable {
-			l = s.translate(bi, l)
+			l = s.translate(bi.calls, bi.bodies, l)
 		}
 		eff := &Effect{Kind: e.kind, Pos: s.pos(e.pos), Desc: e.desc, loc: l}
 		if l != nil {
@@ -63,15 +63,16 @@ func (s *state) analyzeBlock(bi *blockInfo) {
 	}
 }
 
-// translate maps an effect on a parameter of the function holding a
-// block to the caller's arguments, up the call path.
-func (s *state) translate(bi *blockInfo, l *loc) *loc {
-	for i := len(bi.calls) - 1; i >= 0 && l != nil && l.root != nil; i-- {
+// translate maps an effect on a parameter of the function at the end of
+// a call path (calls from main, bodies the function bodies along it,
+// main's first) to the caller's arguments, up the call path.
+func (s *state) translate(calls []*ast.CallExpr, bodies []*ast.BlockStmt, l *loc) *loc {
+	for i := len(calls) - 1; i >= 0 && l != nil && l.root != nil && l.visible(); i-- {
 		idx, ok := s.paramIndex[l.root]
-		if !ok || !s.declaredIn(l.root, bi.bodies[i+1]) {
+		if !ok || !s.declaredIn(l.root, bodies[i+1]) {
 			return l
 		}
-		call := bi.calls[i]
+		call := calls[i]
 		var args []ast.Expr
 		addr := false
 		if fn, ok := typeutil.Callee(s.info, call).(*types.Func); ok {
@@ -166,11 +167,18 @@ func (s *state) aliasesOf(root *types.Var) map[*types.Var]bool {
 // variable declared in the main loop's body is new in each iteration, so
 // only reads after the block count.
 func (s *state) readAfter(root *types.Var, regions []region, bi *blockInfo) token.Pos {
-	targets := s.aliasesOf(root)
 	from := token.NoPos
 	if body := loopBodyOf(s.mainStmt); body != nil && body.Pos() <= root.Pos() && root.Pos() < body.End() && bi.instrumentable {
 		from = bi.full.End()
 	}
+	return s.firstRead(s.aliasesOf(root), regions, from, nil)
+}
+
+// firstRead returns the first read of a variable of targets in regions,
+// at or after from. A package-level target counts as read by a call to a
+// function of the package that reads it. ignore, when set, leaves out
+// some reads.
+func (s *state) firstRead(targets map[*types.Var]bool, regions []region, from token.Pos, ignore func(*ast.Ident) bool) token.Pos {
 	return s.scan(regions, func(n ast.Node) bool {
 		if n.Pos() < from {
 			return false
@@ -178,10 +186,14 @@ func (s *state) readAfter(root *types.Var, regions []region, bi *blockInfo) toke
 		switch n := n.(type) {
 		case *ast.Ident:
 			v, _ := s.info.Uses[n].(*types.Var)
-			return v != nil && targets[v] && !s.pureWrite[n]
+			return v != nil && targets[v] && !s.pureWrite[n] && (ignore == nil || !ignore(n))
 		case *ast.CallExpr:
-			if c := s.callee(n); c != nil && c.decl != nil && isPackageLevel(root) {
-				return s.summaries[c.decl].reads[root]
+			if c := s.callee(n); c != nil && c.decl != nil {
+				for v := range s.summaries[c.decl].reads {
+					if targets[v] {
+						return true
+					}
+				}
 			}
 		}
 		return false
@@ -257,13 +269,21 @@ func (s *state) scan(regions []region, match func(ast.Node) bool) token.Pos {
 // checkpoint, passed to the skip block, harmless, or a warning.
 func (s *state) judge(bi *blockInfo, eff *Effect, pos token.Pos, regions []region) {
 	b := bi.b
+	unsaved := ""
 	if eff.loc != nil {
-		for _, r := range s.a.Checkpoints {
-			if (r.Phase == PhasePrefix || r.Phase == PhaseMain) && r.loc.covers(eff.loc) {
-				eff.Checkpoint, eff.Restored = r.Name, true
-				return
-			}
+		var reg *Registration
+		if reg, unsaved = s.coverage(eff.loc); reg != nil {
+			eff.Checkpoint, eff.Restored = reg.Name, true
+			return
 		}
+	}
+	if unsaved != "" {
+		// Registered, but not saved: say so whatever else is said.
+		defer func() {
+			if !eff.Restored {
+				eff.Note = unsaved
+			}
+		}()
 	}
 	if !b.Skippable {
 		return // the block always runs
@@ -360,9 +380,7 @@ func (s *state) gobProblem(t types.Type, seen map[types.Type]bool) string {
 	}
 	seen[t] = true
 	name := types.TypeString(t, types.RelativeTo(s.pkg.Types))
-	ms := types.NewMethodSet(types.NewPointer(t))
-	has := func(m string) bool { return ms.Lookup(nil, m) != nil }
-	if has("MarshalBinary") && has("UnmarshalBinary") || has("GobEncode") && has("GobDecode") {
+	if encodesItself(t) {
 		return ""
 	}
 	switch u := t.Underlying().(type) {
@@ -405,4 +423,13 @@ func (s *state) gobProblem(t types.Type, seen map[types.Type]bool) string {
 		return name + " is a type parameter"
 	}
 	return ""
+}
+
+// encodesItself reports whether gob saves and restores values of type t
+// through methods of t (GobEncode and GobDecode, or MarshalBinary and
+// UnmarshalBinary), so that gob's rules for fields do not apply to it.
+func encodesItself(t types.Type) bool {
+	ms := types.NewMethodSet(types.NewPointer(t))
+	has := func(m string) bool { return ms.Lookup(nil, m) != nil }
+	return has("MarshalBinary") && has("UnmarshalBinary") || has("GobEncode") && has("GobDecode")
 }

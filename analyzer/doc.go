@@ -2,9 +2,18 @@
 // what replay needs to know about it: its flor loops and the plain loops
 // around flor calls, with their depths; every flor.Log and flor.Arg with its
 // depth, loop chain and phase (prefix, main loop, suffix); the main loop;
-// the flor.Checkpoint registrations; and, for each loop nested in the main
-// loop (a skip block), the side effects it has on state declared outside it
-// and whether a checkpoint, or the skip block itself, restores them.
+// the flor.Checkpoint registrations; for each loop nested in the main loop
+// (a skip block), the side effects it has on state declared outside it
+// and whether a checkpoint, or the skip block itself, restores them; and
+// the main loop's carried state: what its body changes outside the blocks
+// in variables declared outside the main loop, whether a checkpoint
+// restores it and whether a later iteration or the code after the main
+// loop reads it again (replay with several workers, and of the code after
+// the main loop alone, start from checkpoints).
+//
+// A registration covers what encoding/gob saves of the object: not its
+// unexported, func or chan fields, unless a type on the way encodes
+// itself (GobEncoder, encoding.BinaryMarshaler).
 //
 // Packages are loaded with golang.org/x/tools/go/packages, types included,
 // so flor calls are found through go/types objects whatever name the flor
@@ -16,7 +25,9 @@
 // that changes state through a pointer it is given makes an effect at the
 // call site. Calls into other packages are judged by their signatures (a
 // pointer receiver or a pointer argument may change what it points to; os,
-// net, io and the fmt printers are input/output).
+// net, io and the fmt printers are input/output); for a package whose
+// source is local (not the standard library nor the module cache), its
+// functions are summarised too, to tell the pointers they only read.
 //
 // What analyzer is not for: rewriting code (package rewrite uses its
 // results), running programs, or proving the absence of every effect.

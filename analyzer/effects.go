@@ -29,6 +29,23 @@ type effWalker struct {
 	// site is the call, in the code walked, of the bound func literal
 	// being walked: its effects are reported there.
 	site *ast.CallExpr
+	// sums are the summaries calls to the package's functions are judged
+	// by; nil means s.summaries.
+	sums map[*ast.FuncDecl]*summary
+	// skip lists code left out of the walk (the blocks of the main loop,
+	// when its own effects are wanted).
+	skip []posRange
+	// skipFlorLoops leaves out every loop ranging over a flor.Loop: in
+	// code run from the main loop's body they are blocks, whose effects
+	// are reported with the blocks.
+	skipFlorLoops bool
+}
+
+func (w *effWalker) summaryOf(decl *ast.FuncDecl) *summary {
+	if w.sums != nil {
+		return w.sums[decl]
+	}
+	return w.s.summaries[decl]
 }
 
 func (w *effWalker) isInner(v *types.Var) bool {
@@ -60,6 +77,14 @@ func (w *effWalker) walk(n ast.Node) {
 	}
 	s := w.s
 	ast.Inspect(n, func(n ast.Node) bool {
+		if n == nil {
+			return true
+		}
+		for _, r := range w.skip {
+			if r.from <= n.Pos() && n.End() <= r.to {
+				return false
+			}
+		}
 		switch n := n.(type) {
 		case *ast.FuncLit:
 			if s.boundLit[n] {
@@ -77,6 +102,9 @@ func (w *effWalker) walk(n ast.Node) {
 		case *ast.IncDecStmt:
 			w.write(n.X, n.Tok.String())
 		case *ast.RangeStmt:
+			if w.skipFlorLoops && s.rangeLoopCall(n) != nil {
+				return false
+			}
 			if n.Tok == token.ASSIGN {
 				for _, e := range []ast.Expr{n.Key, n.Value} {
 					if e != nil {
@@ -177,7 +205,7 @@ func (w *effWalker) call(call *ast.CallExpr) {
 		return
 	}
 	if decl := s.decls[fn.Origin()]; decl != nil && decl.Body != nil {
-		w.applySummary(call, fn, s.summaries[decl])
+		w.applySummary(call, fn, w.summaryOf(decl))
 		return
 	}
 	w.external(call, fn)
@@ -345,6 +373,17 @@ func (w *effWalker) external(call *ast.CallExpr, fn *types.Func) {
 	if readOnly[full] || !isMethod && (pkg == "strings" || pkg == "strconv" || pkg == "math" || pkg == "unicode/utf8") {
 		return
 	}
+	// A callee of local source tells which parameters it writes through;
+	// asked only when a pointer is at stake.
+	var writes map[int]bool
+	asked, known := false, false
+	may := func(param int) bool {
+		if !asked {
+			asked = true
+			writes, known = s.foreignWrites(fn)
+		}
+		return !known || writes[param]
+	}
 	if isMethod {
 		sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
 		if ok {
@@ -356,23 +395,26 @@ func (w *effWalker) external(call *ast.CallExpr, fn *types.Func) {
 			} else if _, ok := under(recv).(*types.Pointer); ok {
 				args, addr := s.argument(call, fn, -1)
 				for _, a := range args {
-					if l := s.bind(a, addr, []step{{kind: stepDeref}}); l != nil {
+					if l := s.bind(a, addr, []step{{kind: stepDeref}}); l != nil && may(-1) {
 						w.emit(EffectCall, l, call.Pos(), "calls %s", name)
 					}
 				}
 			}
 		}
 	}
-	for _, arg := range call.Args {
+	for i, arg := range call.Args {
+		if sig != nil && sig.Variadic() && i >= sig.Params().Len()-1 {
+			i = sig.Params().Len() - 1
+		}
 		a := ast.Unparen(arg)
 		if u, ok := a.(*ast.UnaryExpr); ok && u.Op == token.AND {
-			if l := s.canon(s.exprLoc(u.X)); l != nil {
+			if l := s.canon(s.exprLoc(u.X)); l != nil && may(i) {
 				w.emit(EffectCall, l, arg.Pos(), "passes &%s to %s", s.text(u.X), name)
 			}
 			continue
 		}
 		if _, ok := under(s.info.TypeOf(a)).(*types.Pointer); ok {
-			if l := s.referent(a); l != nil {
+			if l := s.referent(a); l != nil && may(i) {
 				w.emit(EffectCall, l, arg.Pos(), "passes %s (a pointer) to %s", s.text(a), name)
 			}
 		}
@@ -417,34 +459,39 @@ func (sm *summary) key() string {
 }
 
 // computeSummaries summarises every function of the package, repeating
-// until calls between them settle.
-func (s *state) computeSummaries() {
+// until calls between them settle. skipFlorLoops leaves the loops ranging
+// over a flor.Loop out of the effects (not out of the reads): what a
+// function does outside the blocks it holds when called from the main
+// loop.
+func (s *state) computeSummaries(skipFlorLoops bool) map[*ast.FuncDecl]*summary {
+	sums := map[*ast.FuncDecl]*summary{}
 	var decls []*ast.FuncDecl
 	for _, f := range s.files {
 		for _, d := range f.Decls {
 			if fd, ok := d.(*ast.FuncDecl); ok && fd.Body != nil {
 				decls = append(decls, fd)
-				s.summaries[fd] = &summary{reads: map[*types.Var]bool{}}
+				sums[fd] = &summary{reads: map[*types.Var]bool{}}
 			}
 		}
 	}
 	for range 10 {
 		changed := false
 		for _, fd := range decls {
-			sum := s.summarize(fd)
-			if sum.key() != s.summaries[fd].key() {
+			sum := s.summarize(fd, sums, skipFlorLoops)
+			if sum.key() != sums[fd].key() {
 				changed = true
 			}
-			s.summaries[fd] = sum
+			sums[fd] = sum
 		}
 		if !changed {
-			return
+			break
 		}
 	}
+	return sums
 }
 
-func (s *state) summarize(fd *ast.FuncDecl) *summary {
-	w := &effWalker{s: s, inner: []posRange{{fd.Body.Lbrace, fd.Body.Rbrace}}}
+func (s *state) summarize(fd *ast.FuncDecl, sums map[*ast.FuncDecl]*summary, skipFlorLoops bool) *summary {
+	w := &effWalker{s: s, inner: []posRange{{fd.Body.Lbrace, fd.Body.Rbrace}}, sums: sums, skipFlorLoops: skipFlorLoops}
 	w.walk(fd.Body)
 	sum := &summary{reads: map[*types.Var]bool{}}
 	seen := map[string]bool{}
@@ -484,7 +531,7 @@ func (s *state) summarize(fd *ast.FuncDecl) *summary {
 			}
 		case *ast.CallExpr:
 			if c := s.callee(n); c != nil && c.decl != nil {
-				if other := s.summaries[c.decl]; other != nil {
+				if other := sums[c.decl]; other != nil {
 					for v := range other.reads {
 						sum.reads[v] = true
 					}

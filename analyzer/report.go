@@ -16,8 +16,9 @@ func (a *Analysis) WriteJSON(w io.Writer) error {
 }
 
 // WriteText writes the analysis as tables for people: the main loop, the
-// loops, log statements, checkpoints and skip blocks with their effects,
-// then the diagnostics. Files are named by their base names.
+// loops, log statements, checkpoints, skip blocks with their effects and
+// the main loop's carried state, then the diagnostics. Files are named by
+// their base names.
 func (a *Analysis) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "package %s\n", a.Pkg)
@@ -86,25 +87,12 @@ func (a *Analysis) WriteText(w io.Writer) error {
 			b.WriteString("  no effects\n")
 			continue
 		}
-		tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
-		fmt.Fprintf(tw, "  KIND\tSTATE\tPOS\tWHAT\tRESTORED\tREAD AFTER\n")
-		for _, e := range bl.Effects {
-			restored := "no"
-			switch {
-			case e.Checkpoint != "":
-				restored = fmt.Sprintf("checkpoint %q", e.Checkpoint)
-			case e.Extra != "":
-				restored = "extra " + e.Extra
-			case e.Note != "":
-				restored = "no: " + e.Note
-			}
-			read := "-"
-			if e.ReadAt.File != "" {
-				read = e.ReadAt.Short()
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", e.Kind, dash(e.Var), e.Pos, e.Desc, restored, read)
-		}
-		tw.Flush()
+		effects(&b, "READ AFTER", bl.Effects)
+	}
+
+	if len(a.Carried) > 0 {
+		b.WriteString("\ncarried state (changed in the main loop, outside its blocks):\n")
+		effects(&b, "READ AGAIN", a.Carried)
 	}
 
 	if len(a.Diagnostics) > 0 {
@@ -115,6 +103,29 @@ func (a *Analysis) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// effects writes a table of effects.
+func effects(b *strings.Builder, readTitle string, es []*Effect) {
+	tw := tabwriter.NewWriter(b, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "  KIND\tSTATE\tPOS\tWHAT\tRESTORED\t%s\n", readTitle)
+	for _, e := range es {
+		restored := "no"
+		switch {
+		case e.Checkpoint != "":
+			restored = fmt.Sprintf("checkpoint %q", e.Checkpoint)
+		case e.Extra != "":
+			restored = "extra " + e.Extra
+		case e.Note != "":
+			restored = "no: " + e.Note
+		}
+		read := "-"
+		if e.ReadAt.File != "" {
+			read = e.ReadAt.Short()
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", e.Kind, dash(e.Var), e.Pos, e.Desc, restored, read)
+	}
+	tw.Flush()
 }
 
 func dash(s string) string {

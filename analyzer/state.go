@@ -35,11 +35,21 @@ type state struct {
 	reached    map[*ast.BlockStmt]bool
 	reported   map[token.Pos]bool
 
-	phase     Phase
-	mainLoop  *Loop
-	mainStmt  ast.Stmt       // the main loop's statement
-	mainBody  *ast.BlockStmt // the body of the function holding the main loop
-	suffix    []posRange     // code after the main loop, along its call path
+	phase    Phase
+	mainLoop *Loop
+	mainStmt ast.Stmt       // the main loop's statement
+	mainBody *ast.BlockStmt // the body of the function holding the main loop
+	// The call path from main to the function holding the main loop, and
+	// the function bodies along it (main's first).
+	mainCalls  []*ast.CallExpr
+	mainBodies []*ast.BlockStmt
+	suffix     []posRange // code after the main loop, along its call path
+	// foreign holds the analyses of packages of local source that the
+	// package calls into, by import path (nil: not loadable); noForeign
+	// is set in those analyses, which do not follow further packages.
+	foreign   map[string]*state
+	noForeign bool
+
 	blocks    []*blockInfo
 	skippable int // skippable candidate loops so far, for loop#N ids
 }
@@ -69,18 +79,9 @@ func AnalyzePackage(pkg *packages.Package, src *Sources) (*Analysis, error) {
 		Pkg: pkg.PkgPath, Dir: pkgDir(pkg), src: map[string][]byte{},
 		// Empty, not null, in JSON.
 		Prefix: []Span{}, Suffix: []Span{}, Loops: []*Loop{}, Logs: []*LogStmt{},
-		Checkpoints: []*Registration{}, Blocks: []*Block{}, Diagnostics: []Diagnostic{},
+		Checkpoints: []*Registration{}, Blocks: []*Block{}, Carried: []*Effect{}, Diagnostics: []Diagnostic{},
 	}
-	s := &state{
-		a: a, pkg: pkg, fset: pkg.Fset, info: pkg.TypesInfo, files: pkg.Syntax,
-		decls: map[*types.Func]*ast.FuncDecl{}, parent: map[ast.Node]ast.Node{},
-		vars: map[*types.Var]*varInfo{}, litVar: map[*types.Var]*ast.FuncLit{},
-		boundLit: map[*ast.FuncLit]bool{}, paramIndex: map[*types.Var]int{},
-		pureWrite: map[*ast.Ident]bool{}, ranged: map[*ast.CallExpr]bool{},
-		florMemo: map[*ast.BlockStmt]bool{}, florBusy: map[*ast.BlockStmt]bool{},
-		summaries: map[*ast.FuncDecl]*summary{}, reached: map[*ast.BlockStmt]bool{},
-		reported: map[token.Pos]bool{},
-	}
+	s := newState(a, pkg)
 	for _, f := range pkg.Syntax {
 		name := s.fset.File(f.Pos()).Name()
 		b, err := sourceOf(s.fset, f, src)
@@ -99,7 +100,7 @@ func AnalyzePackage(pkg *packages.Package, src *Sources) (*Analysis, error) {
 	if mainDecl == nil || mainDecl.Body == nil {
 		return nil, fmt.Errorf("%s: %w: it has no func main", pkg.PkgPath, ErrNotMain)
 	}
-	s.computeSummaries()
+	s.summaries = s.computeSummaries(false)
 	s.walkProgram(mainDecl)
 	if s.mainLoop == nil {
 		s.errorf(mainDecl.Name.Pos(), ErrNoMainLoop, "no flor.Loop runs from main, so there is no main loop to checkpoint and replay; wrap the training loop: for epoch := range flor.Loop(\"epoch\", flor.Range(n))")
@@ -107,8 +108,22 @@ func AnalyzePackage(pkg *packages.Package, src *Sources) (*Analysis, error) {
 	for _, b := range s.blocks {
 		s.analyzeBlock(b)
 	}
+	s.analyzeCarried()
 	s.sortDiagnostics()
 	return a, a.Err()
+}
+
+func newState(a *Analysis, pkg *packages.Package) *state {
+	return &state{
+		a: a, pkg: pkg, fset: pkg.Fset, info: pkg.TypesInfo, files: pkg.Syntax,
+		decls: map[*types.Func]*ast.FuncDecl{}, parent: map[ast.Node]ast.Node{},
+		vars: map[*types.Var]*varInfo{}, litVar: map[*types.Var]*ast.FuncLit{},
+		boundLit: map[*ast.FuncLit]bool{}, paramIndex: map[*types.Var]int{},
+		pureWrite: map[*ast.Ident]bool{}, ranged: map[*ast.CallExpr]bool{},
+		florMemo: map[*ast.BlockStmt]bool{}, florBusy: map[*ast.BlockStmt]bool{},
+		reached: map[*ast.BlockStmt]bool{}, reported: map[token.Pos]bool{},
+		foreign: map[string]*state{},
+	}
 }
 
 // index builds the maps the analysis looks things up in.

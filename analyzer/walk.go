@@ -215,6 +215,7 @@ func (s *state) walkLoop(st ast.Stmt, body *ast.BlockStmt, c *ctx) {
 	if isMain {
 		s.mainLoop, s.a.MainLoop = entry, entry
 		s.mainStmt, s.mainBody = full, c.body()
+		s.mainCalls, s.mainBodies = c.calls, c.bodies
 		s.phase = PhaseMain
 		entry.Phase = PhaseMain
 		s.a.Prefix, s.a.Suffix = []Span{}, []Span{}

@@ -195,18 +195,21 @@ func (p *replayer) replayRun(ctx context.Context, row *Row, id string, v *versio
 	lv := v.level
 	// Workers: the main loop's recorded iterations split into ranges. A
 	// worker starts from the checkpoint before its range, so the run must
-	// have one for every iteration, and no block may hold state that only
-	// its own captures keep (skip-block extras).
+	// have one for every iteration, no block may hold state that only its
+	// own captures keep (skip-block extras), and the main loop's body may
+	// carry no state across iterations that no checkpoint covers.
 	n := len(run.Iterations)
-	if lv.Mode == runtime.ModeSuffix && (n == 0 || run.Captured < n) {
-		// Nothing to restore the main loop's end from: run it.
+	carried := len(v.a.UncoveredCarried()) > 0
+	if lv.Mode == runtime.ModeSuffix && (n == 0 || run.Captured < n || carried) {
+		// Nothing restores the main loop's end state (whole): run the loop.
 		lv.Mode, lv.Suffix = runtime.ModeLoop, true
 	}
 	out.Level = lv
 	ranges := [][2]int64{{0, -1}}
 	if lv.Mode == runtime.ModeLoop {
 		workers := p.opt.Workers
-		if run.Captured < n || hasExtras(v.a) {
+		if run.Captured < n || hasExtras(v.a) || carried {
+			// A worker starting mid-run could not restore all it needs.
 			workers = 1
 		}
 		ranges = split(n, workers)

@@ -15,8 +15,11 @@ or a package pattern): its flor loops and the plain loops around flor
 calls with their depths, every flor.Log and flor.Arg with its depth, loop
 chain and phase (prefix, main, suffix), the main loop, the flor.Checkpoint
 registrations, and for each loop nested in the main loop (a skip block)
-the state it changes and what restores it. An effect that nothing
-restores and that is read after its block is a warning. Errors (no main
+the state it changes and what restores it, and the main loop's carried
+state: what its body changes outside its blocks, whether a checkpoint
+restores it, and whether a later iteration or the code after the loop
+reads it again. An effect that nothing restores and that is read again is
+a warning: replay may differ there. Errors (no main
 loop, a log name that is not a constant, code that does not compile)
 exit with status 1.
 
