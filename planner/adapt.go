@@ -4,14 +4,11 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	goruntime "runtime"
 
 	"github.com/flordb/flor/analyzer"
 	"github.com/flordb/flor/rewrite"
 	"github.com/flordb/flor/rewrite/propagate"
 )
-
-func runtimeNumCPU() int { return goruntime.NumCPU() }
 
 // analyze loads and analyses the main package in dir.
 func analyze(ctx context.Context, dir string) (*analyzer.Analysis, error) {

@@ -90,7 +90,7 @@ func build(ctx context.Context, modDir, pkgDir, bin string, log *os.File) error 
 	fmt.Fprintf(log, "$ go build -ldflags='-s -w' -o %s %s\n%s", bin, target, out.String())
 	if runErr != nil {
 		msg := strings.TrimSpace(out.String())
-		if i := strings.IndexByte(msg, '\n'); i > 0 && strings.Count(msg, "\n") > 6 {
+		if strings.Count(msg, "\n") > 6 {
 			msg = strings.Join(strings.SplitN(msg, "\n", 7)[:6], "\n") + "\n..."
 		}
 		return fmt.Errorf("%w: %s", ErrBuild, msg)

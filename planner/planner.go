@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -371,7 +372,7 @@ func firstLine(s string) string {
 
 // defaultWorkers is the number of CPUs the process may use.
 func defaultWorkers() int {
-	n := runtimeNumCPU()
+	n := goruntime.NumCPU()
 	return max(1, n)
 }
 

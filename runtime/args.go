@@ -183,14 +183,8 @@ func (r *Run) logArg(name string, v scalar) {
 		w.mu.Unlock()
 		return
 	}
-	b := append(w.buf, `{"k":"log","c":0,"n":`...)
-	b = appendJSONString(b, name)
-	b = append(b, `,"t":"`...)
-	b = append(b, v.kind...)
-	b = append(b, `","v":`...)
-	b = v.appendJSON(b)
 	wasEmpty := len(w.buf) == 0
-	w.buf = append(b, flagArg+"}\n"...)
+	r.appendLogLocked(0, name, v, flagArg)
 	through := w.wantWriteThroughLocked(wasEmpty)
 	var line []byte
 	if r.echo.Load() {

@@ -43,6 +43,7 @@ type Run struct {
 	kwargs   map[string]string
 	kwUsed   map[string]bool
 	argv     []string // as started, --kwargs included
+	kwWarned atomic.Bool
 	stdout   io.Writer
 	stderr   io.Writer
 	echo     atomic.Bool
@@ -246,13 +247,12 @@ type headerJSON struct {
 }
 
 type replayHeader struct {
-	ID      string   `json:"id"`
-	Names   []string `json:"names"`
-	Worker  int      `json:"worker"`
-	Start   int64    `json:"start"`
-	Stop    int64    `json:"stop"`
-	Mode    string   `json:"mode"`
-	Version string   `json:"version,omitempty"`
+	ID     string   `json:"id"`
+	Names  []string `json:"names"`
+	Worker int      `json:"worker"`
+	Start  int64    `json:"start"`
+	Stop   int64    `json:"stop"`
+	Mode   string   `json:"mode"`
 }
 
 func (r *Run) headerRecord() []byte {
@@ -352,17 +352,7 @@ func (r *Run) log(name string, v scalar, flag string) {
 		return
 	}
 	wasEmpty := len(w.buf) == 0
-	ctx := r.ctxLocked()
-	b := append(w.buf, `{"k":"log","c":`...)
-	b = strconv.AppendInt(b, ctx, 10)
-	b = append(b, `,"n":`...)
-	b = append(b, r.quotedNameLocked(name)...)
-	b = append(b, `,"t":"`...)
-	b = append(b, v.kind...)
-	b = append(b, `","v":`...)
-	b = v.appendJSON(b)
-	b = append(b, flag...)
-	w.buf = append(b, "}\n"...)
+	r.appendLogLocked(r.ctxLocked(), name, v, flag)
 	w.maybeKickLocked()
 	var line []byte
 	if flag != flagInternal && r.echo.Load() {
@@ -376,6 +366,20 @@ func (r *Run) log(name string, v scalar, flag string) {
 	if line != nil {
 		r.printEcho(line)
 	}
+}
+
+// appendLogLocked appends a log record. Called with mu held.
+func (r *Run) appendLogLocked(ctx int64, name string, v scalar, flag string) {
+	b := append(r.w.buf, `{"k":"log","c":`...)
+	b = strconv.AppendInt(b, ctx, 10)
+	b = append(b, `,"n":`...)
+	b = append(b, r.quotedNameLocked(name)...)
+	b = append(b, `,"t":"`...)
+	b = append(b, v.kind...)
+	b = append(b, `","v":`...)
+	b = v.appendJSON(b)
+	b = append(b, flag...)
+	r.w.buf = append(b, "}\n"...)
 }
 
 var afterCommitWarned atomic.Bool
@@ -464,9 +468,7 @@ func (r *Run) commit(status string) error {
 		if !mainEnded.IsZero() {
 			r.log("delta::suffix", scalar{kind: TypeFloat, f: time.Since(mainEnded).Seconds()}, flagInternal)
 		}
-		if unused := r.unusedKwargs(); len(unused) > 0 {
-			r.warn(fmt.Sprintf("--kwargs %s: no flor.Arg reads %s", strings.Join(unused, " "), plural(len(unused), "this name", "these names")))
-		}
+		r.warnUnusedKwargs()
 	}
 	r.drainCheckpoints()
 	if r.progress != nil {
@@ -481,6 +483,17 @@ func (r *Run) commit(status string) error {
 	r.w.buf = append(r.w.buf, "}\n"...)
 	r.w.mu.Unlock()
 	return r.w.close()
+}
+
+// warnUnusedKwargs reports the --kwargs no Arg has read, once: at the
+// main loop's start, when the args have usually all been read, so a
+// misspelled name shows before training rather than after; else at Commit.
+func (r *Run) warnUnusedKwargs() {
+	unused := r.unusedKwargs()
+	if len(unused) == 0 || r.kwWarned.Swap(true) {
+		return
+	}
+	r.warn(fmt.Sprintf("--kwargs %s: no flor.Arg reads %s", strings.Join(unused, " "), plural(len(unused), "this name", "these names")))
 }
 
 func plural(n int, one, many string) string {
