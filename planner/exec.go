@@ -90,7 +90,7 @@ func (p *replayer) prepare(ctx context.Context, row *Row) *version {
 
 func (p *replayer) prepareSteps(ctx context.Context, row *Row, v *version) error {
 	run := row.Run
-	work, err := os.MkdirTemp("", "flor-replay-")
+	work, err := os.MkdirTemp("", workPrefix)
 	if err != nil {
 		return err
 	}
@@ -319,22 +319,37 @@ func plural(n int) string {
 	return "s"
 }
 
-// cleanStale removes the work of replays whose process is gone (but for
-// work directories kept with --keep).
+// workPrefix names the temporary directories versions are prepared in.
+const workPrefix = "flor-replay-work-"
+
+// cleanStale removes the work of replays whose process is gone: the
+// unpublished results in the flor home, and the temporary version
+// directories that name a dead owner (never one without an owner file,
+// which is not ours, nor one kept with --keep).
 func cleanStale(home string) {
 	dirs, _ := filepath.Glob(filepath.Join(home, "replay", "tmp-*"))
-	work, _ := filepath.Glob(filepath.Join(os.TempDir(), "flor-replay-*"))
-	for _, d := range append(dirs, work...) {
-		if _, err := os.Stat(filepath.Join(d, "keep")); err == nil {
+	for _, d := range dirs {
+		if !ownerAlive(d) {
+			os.RemoveAll(d)
+		}
+	}
+	work, _ := filepath.Glob(filepath.Join(os.TempDir(), workPrefix+"*"))
+	for _, d := range work {
+		if _, err := os.Stat(filepath.Join(d, "owner")); err != nil {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(d, "owner"))
-		pid, perr := strconv.Atoi(strings.TrimSpace(string(data)))
-		if err == nil && perr == nil && pid > 0 && syscall.Kill(pid, 0) == nil {
-			continue // a replay still running
+		if _, err := os.Stat(filepath.Join(d, "keep")); err == nil || ownerAlive(d) {
+			continue
 		}
 		os.RemoveAll(d)
 	}
+}
+
+// ownerAlive reports whether the process named in d/owner still runs.
+func ownerAlive(d string) bool {
+	data, err := os.ReadFile(filepath.Join(d, "owner"))
+	pid, perr := strconv.Atoi(strings.TrimSpace(string(data)))
+	return err == nil && perr == nil && pid > 0 && syscall.Kill(pid, 0) == nil
 }
 
 // hasExtras reports whether a block passes extras to its skip block: state
