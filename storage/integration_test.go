@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-git/go-git/v5"
+	"github.com/flordb/flor/internal/scratch"
 )
 
 const tinyProgram = `package main
@@ -138,28 +138,13 @@ func buildProgram(t *testing.T, program string) (dir, bin string) {
 		t.Fatal(err)
 	}
 	dir = t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "cmd", "tiny"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	gomod := fmt.Sprintf("module example.com/tiny\n\ngo 1.26\n\nrequire github.com/flordb/flor v0.0.0\n\nreplace github.com/flordb/flor => %s\n", root)
-	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range map[string][]byte{
-		"go.mod": []byte(gomod), "go.sum": sum, "cmd/tiny/main.go": []byte(program),
-	} {
-		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := git.PlainInit(dir, false); err != nil {
+	if _, err := scratch.New(dir, "example.com/tiny", root, map[string][]byte{"cmd/tiny/main.go": []byte(program)}); err != nil {
 		t.Fatal(err)
 	}
 	bin = filepath.Join(t.TempDir(), "tiny.bin")
 	build := exec.Command(goBin, "build", "-o", bin, "./cmd/tiny")
 	build.Dir = dir
-	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false", "FLOR_HOME=")
+	build.Env = append(scratch.BuildEnv(), "FLOR_HOME=")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -23,11 +23,9 @@ import (
 	"sync"
 	"time"
 
-	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing/object"
-
 	"github.com/flordb/flor/examples"
 	"github.com/flordb/flor/examples/mnist/mlp"
+	"github.com/flordb/flor/internal/scratch"
 )
 
 // params are the example's hyper-parameters; their names are its flor.Arg
@@ -230,37 +228,16 @@ func (b *bench) setup(ctx context.Context) error {
 	if err := b.goBuild(ctx, b.root, b.flor, "./cmd/flor"); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(b.proj, 0o755); err != nil {
-		return err
-	}
-	repo, err := git.PlainInit(b.proj, false)
-	if err != nil {
-		return fmt.Errorf("git init %s: %w", b.proj, err)
-	}
-	sum, err := os.ReadFile(filepath.Join(b.root, "go.sum"))
+	p, err := scratch.New(b.proj, "mnistproj", b.root, map[string][]byte{"main.go": examples.MNISTMain})
 	if err != nil {
 		return err
-	}
-	mod := "module mnistproj\n\ngo 1.26\n\nrequire github.com/flordb/flor v0.0.0\n\nreplace github.com/flordb/flor => " + b.root + "\n"
-	for name, content := range map[string][]byte{"go.mod": []byte(mod), "go.sum": sum, "main.go": examples.MNISTMain} {
-		if err := os.WriteFile(filepath.Join(b.proj, name), content, 0o644); err != nil {
-			return err
-		}
 	}
 	// -mod=mod completes go.mod's requirements; the commit then holds a
 	// go.mod that builds without it, as the replayed versions must.
 	if err := b.goBuild(ctx, b.proj, b.train, "."); err != nil {
 		return err
 	}
-	wt, err := repo.Worktree()
-	if err != nil {
-		return err
-	}
-	if err := wt.AddGlob("."); err != nil {
-		return fmt.Errorf("git add in %s: %w", b.proj, err)
-	}
-	sig := &object.Signature{Name: "bench", Email: "bench@localhost", When: time.Now()}
-	if _, err := wt.Commit("the MNIST example", &git.CommitOptions{Author: sig}); err != nil {
+	if err := p.Commit("the MNIST example"); err != nil {
 		return fmt.Errorf("git commit in %s: %w", b.proj, err)
 	}
 	return nil

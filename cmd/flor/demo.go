@@ -14,10 +14,8 @@ import (
 	"strings"
 	"time"
 
-	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing/object"
-
 	"github.com/flordb/flor/examples"
+	"github.com/flordb/flor/internal/scratch"
 )
 
 var demoCmd = &command{
@@ -142,54 +140,24 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 // builds against: this command's own source when it was built from a
 // checkout, else the module containing dir.
 func florSource(dir string) (string, error) {
-	var candidates []string
 	if _, file, _, ok := goruntime.Caller(0); ok && filepath.IsAbs(file) {
-		candidates = append(candidates, filepath.Dir(filepath.Dir(filepath.Dir(file))))
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		candidates = append(candidates, d)
-		if filepath.Dir(d) == d {
-			break
+		if root, err := scratch.Root(filepath.Dir(file)); err == nil {
+			return root, nil
 		}
 	}
-	for _, c := range candidates {
-		data, err := os.ReadFile(filepath.Join(c, "go.mod"))
-		if err == nil && bytes.HasPrefix(bytes.TrimSpace(data), []byte("module github.com/flordb/flor\n")) {
-			return c, nil
-		}
+	if root, err := scratch.Root(dir); err == nil {
+		return root, nil
 	}
 	return "", errors.New("demo: the flor source tree was not found; run the demo from a flor checkout: go run ./cmd/flor demo")
 }
 
 // layOut writes the demo project and commits it.
 func layOut(proj, src string) error {
-	if err := os.MkdirAll(proj, 0o755); err != nil {
-		return err
-	}
-	sum, err := os.ReadFile(filepath.Join(src, "go.sum"))
+	p, err := scratch.New(proj, "mnistdemo", src, map[string][]byte{"main.go": examples.MNISTMain})
 	if err != nil {
 		return err
 	}
-	gomod := "module mnistdemo\n\ngo 1.26\n\nrequire github.com/flordb/flor v0.0.0\n\nreplace github.com/flordb/flor => " + src + "\n"
-	for name, data := range map[string][]byte{"go.mod": []byte(gomod), "go.sum": sum, "main.go": examples.MNISTMain} {
-		if err := os.WriteFile(filepath.Join(proj, name), data, 0o644); err != nil {
-			return err
-		}
-	}
-	repo, err := git.PlainInit(proj, false)
-	if err != nil {
-		return err
-	}
-	wt, err := repo.Worktree()
-	if err != nil {
-		return err
-	}
-	if err := wt.AddGlob("."); err != nil {
-		return err
-	}
-	sig := &object.Signature{Name: "flor demo", Email: "demo@flor.invalid", When: time.Now()}
-	_, err = wt.Commit("the MNIST example", &git.CommitOptions{Author: sig, Committer: sig})
-	return err
+	return p.Commit("the MNIST example")
 }
 
 // goCmd runs the go command in dir, its output on e's streams.
@@ -198,7 +166,7 @@ func goCmd(ctx context.Context, dir string, e *env, args ...string) error {
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+	cmd.Env = scratch.BuildEnv()
 	if err := cmd.Run(); err != nil {
 		io.Copy(e.stderr, &out)
 		return err

@@ -14,10 +14,8 @@ import (
 	"testing"
 	"time"
 
-	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing/object"
-
 	"github.com/flordb/flor/examples"
+	"github.com/flordb/flor/internal/scratch"
 	"github.com/flordb/flor/storage"
 )
 
@@ -41,57 +39,38 @@ var runKwargs = [][]string{
 }
 
 type e2eProject struct {
-	t    *testing.T
-	dir  string
-	repo *git.Repository
-}
-
-func florModuleRoot(t *testing.T) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Dir(filepath.Dir(wd)) // cmd/flor → module root
+	t *testing.T
+	*scratch.Project
+	dir string
 }
 
 func newE2EProject(t *testing.T, dir string) *e2eProject {
 	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	repo, err := git.PlainInit(dir, false)
+	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := florModuleRoot(t)
-	p := &e2eProject{t: t, dir: dir, repo: repo}
-	p.write("go.mod", "module mnistproj\n\ngo 1.26\n\nrequire github.com/flordb/flor v0.0.0\n\nreplace github.com/flordb/flor => "+root+"\n")
-	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	root, err := scratch.Root(wd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.write("go.sum", string(sum))
-	return p
+	p, err := scratch.New(dir, "mnistproj", root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &e2eProject{t: t, Project: p, dir: dir}
 }
 
 func (p *e2eProject) write(name, content string) {
 	p.t.Helper()
-	if err := os.WriteFile(filepath.Join(p.dir, name), []byte(content), 0o644); err != nil {
+	if err := p.Write(name, []byte(content)); err != nil {
 		p.t.Fatal(err)
 	}
 }
 
 func (p *e2eProject) commit(msg string) {
 	p.t.Helper()
-	wt, err := p.repo.Worktree()
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	if err := wt.AddGlob("."); err != nil {
-		p.t.Fatal(err)
-	}
-	sig := &object.Signature{Name: "t", Email: "t@example.com", When: time.Now()}
-	if _, err := wt.Commit(msg, &git.CommitOptions{Author: sig}); err != nil {
+	if err := p.Commit(msg); err != nil {
 		p.t.Fatal(err)
 	}
 }
@@ -102,7 +81,7 @@ func (p *e2eProject) train(kwargs ...[]string) {
 	bin := filepath.Join(p.t.TempDir(), "train")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Dir = p.dir
-	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+	build.Env = scratch.BuildEnv()
 	if out, err := build.CombinedOutput(); err != nil {
 		p.t.Fatalf("go build: %v\n%s", err, out)
 	}

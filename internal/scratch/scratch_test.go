@@ -1,0 +1,44 @@
+package scratch
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestNewBuilds(t *testing.T) {
+	wd, _ := os.Getwd()
+	root, err := Root(wd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(filepath.Dir(root)) == "" || root == wd {
+		t.Fatalf("root = %s", root)
+	}
+	dir := t.TempDir()
+	p, err := New(dir, "example.com/s", root, map[string][]byte{
+		"cmd/x/main.go": []byte("package main\n\nimport \"github.com/flordb/flor\"\n\nfunc main() { _ = flor.Range(1) }\n"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit("one"); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "vet", "./...")
+	cmd.Dir = dir
+	cmd.Env = BuildEnv()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go vet: %v\n%s", err, out)
+	}
+	log := exec.Command("git", "log", "--oneline")
+	log.Dir = dir
+	if out, err := log.CombinedOutput(); err != nil || !strings.Contains(string(out), "one") {
+		t.Errorf("git log: %q %v", out, err)
+	}
+	if _, err := Root(t.TempDir()); err == nil {
+		t.Error("found a flor source tree in an empty directory")
+	}
+}
