@@ -117,10 +117,8 @@ func (p *progress) drawLocked(force bool) {
 }
 
 func (b *barState) render(width int) string {
-	done := b.n + 1
-	if done < 0 {
-		done = 0
-	}
+	// At the start of iteration n, n iterations are done (as tqdm counts).
+	done := max(b.n, 0)
 	el := time.Since(b.start)
 	rate := ""
 	if done > 0 {
