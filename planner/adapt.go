@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -10,9 +11,24 @@ import (
 	"github.com/flordb/flor/rewrite/propagate"
 )
 
-// analyze loads and analyses the main package in dir.
+// analyze loads and analyses the main package in dir. A program without a
+// main loop is all prefix: replaying it is running it, which needs no
+// checkpoint, so that error alone does not stop a replay.
 func analyze(ctx context.Context, dir string) (*analyzer.Analysis, error) {
-	return analyzer.Analyze(ctx, dir)
+	a, err := analyzer.Analyze(ctx, dir)
+	if err != nil && a != nil && a.MainLoop == nil && onlyNoMainLoop(a) {
+		return a, nil
+	}
+	return a, err
+}
+
+func onlyNoMainLoop(a *analyzer.Analysis) bool {
+	for _, d := range a.Diagnostics {
+		if d.Severity == analyzer.SevError && !errors.Is(d, analyzer.ErrNoMainLoop) {
+			return false
+		}
+	}
+	return true
 }
 
 // propagateInto carries the statements logging names from the package in
@@ -52,8 +68,11 @@ func relName(dir, file string) string {
 }
 
 // instrument wraps the skippable blocks of the analysed package in skip
-// blocks, rewriting its files.
+// blocks, rewriting its files. A program without a main loop has none.
 func instrument(ctx context.Context, a *analyzer.Analysis) error {
+	if a.MainLoop == nil {
+		return nil
+	}
 	files, err := rewrite.Instrument(a)
 	if err != nil {
 		return fmt.Errorf("instrumenting the run's version: %w", err)

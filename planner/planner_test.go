@@ -1,6 +1,9 @@
 package planner
 
 import (
+	"context"
+
+	"github.com/flordb/flor/internal/scratch"
 	"go/parser"
 	"go/token"
 	"os"
@@ -232,5 +235,30 @@ func TestWorkerDir(t *testing.T) {
 	}
 	if got := workerDir(root, "/elsewhere/not/there", v); got != v.pkg {
 		t.Errorf("a missing outside directory gives %s", got)
+	}
+}
+
+func TestProgramWithoutMainLoopIsAllPrefix(t *testing.T) {
+	wd, _ := os.Getwd()
+	root, err := scratch.Root(wd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	main := "package main\n\nimport \"github.com/flordb/flor\"\n\nfunc main() {\n\tflor.Log(\"msg\", \"hi\")\n}\n"
+	if _, err := scratch.New(dir, "example.com/hw", root, map[string][]byte{"main.go": []byte(main)}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOFLAGS", "-mod=mod")
+	a, err := analyze(context.Background(), dir)
+	if err != nil {
+		t.Fatalf("a program without a main loop must be replayable: %v", err)
+	}
+	lv, err := levelOf(a, []string{"msg"})
+	if err != nil || lv.Mode != runtime.ModePrefix {
+		t.Errorf("level %v, %v; want prefix", lv, err)
+	}
+	if err := instrument(context.Background(), a); err != nil {
+		t.Errorf("instrument: %v", err)
 	}
 }
