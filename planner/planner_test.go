@@ -2,8 +2,6 @@ package planner
 
 import (
 	"context"
-
-	"github.com/flordb/flor/internal/scratch"
 	"go/parser"
 	"go/token"
 	"os"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/flordb/flor/analyzer"
+	"github.com/flordb/flor/internal/scratch"
 	"github.com/flordb/flor/runtime"
 )
 
