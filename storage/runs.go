@@ -160,6 +160,36 @@ func (s *Store) RunsMissing(ctx context.Context, names []string, where string) (
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
+		// A finished replay for a name settles it even when the run
+		// logged nothing under it (a run of zero epochs): asking again
+		// would give the same nothing.
+		rows, err = s.db.QueryContext(ctx, `SELECT r.path, s.replay_names FROM raw.sources s
+			JOIN raw.runs r ON r.rid = s.rid WHERE s.kind = 'replay' AND r.sid IS NOT NULL AND s.replay_names IS NOT NULL`)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.path, err)
+		}
+		for rows.Next() {
+			var path, list string
+			if err := rows.Scan(&path, &list); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			var replayed []string
+			if json.Unmarshal([]byte(list), &replayed) != nil {
+				continue
+			}
+			path = filepath.Join(s.home, filepath.FromSlash(path))
+			for _, n := range replayed {
+				if have[path] == nil {
+					have[path] = map[string]bool{}
+				}
+				have[path][n] = true
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
 	var out []RunInfo
 	for _, r := range runs {

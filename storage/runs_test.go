@@ -27,6 +27,10 @@ func TestRunsMissing(t *testing.T) {
 	rp := newRunFile(t, home, ta, runOpts{dir: "replay/r1", replay: map[string]any{"id": "r1", "names": []string{"grad_norm"}}})
 	rp.log(rp.ctx(0, "epoch", 0, 0), "grad_norm", 1.5)
 	rp.close()
+	// Run b was replayed for w_norm and logged none (it has no epoch to
+	// log it in): it is settled too.
+	rb := newRunFile(t, home, tb, runOpts{dir: "replay/r2", replay: map[string]any{"id": "r2", "names": []string{"w_norm"}}})
+	rb.close()
 
 	s := openTest(t, home)
 	ctx := context.Background()
@@ -43,6 +47,13 @@ func TestRunsMissing(t *testing.T) {
 	}
 	if got := idents(infos); !reflect.DeepEqual(got, []time.Time{tb, tc}) {
 		t.Errorf("runs missing grad_norm: %v, want %v", got, []time.Time{tb, tc})
+	}
+	infos, err = s.RunsMissing(ctx, []string{"w_norm"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := idents(infos); !reflect.DeepEqual(got, []time.Time{ta, tc}) {
+		t.Errorf("runs missing w_norm: %v, want %v (b's replay settled it)", got, []time.Time{ta, tc})
 	}
 	infos, err = s.RunsMissing(ctx, []string{"grad_norm", "loss"}, "lr > 0.0005")
 	if err != nil {
