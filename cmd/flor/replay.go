@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/flordb/flor/planner"
+	"github.com/flordb/flor/storage"
 )
 
 var replayCmd = &command{
@@ -150,16 +151,23 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 	outs := planner.Execute(ctx, sched, opt)
 	var failed int
 	fmt.Fprintln(e.stdout)
+	noted := map[string]bool{} // runs of one version share its notes
+	replayed := map[string]bool{}
 	for _, o := range outs {
 		status := "ok"
 		if o.Err != nil {
 			failed++
 			status = "FAILED: " + o.Err.Error() + "\n    log: " + o.Log
+		} else {
+			replayed[o.Row.Run.Tstamp] = true
 		}
 		fmt.Fprintf(e.stdout, "%s %s (%s): %s in %.1fs, estimated %.1fs\n", o.Row.Run.Tstamp, o.Row.Run.Filename,
 			o.Level, status, o.Elapsed.Seconds(), o.Row.Estimate.Seconds())
 		for _, n := range o.Notes {
-			fmt.Fprintf(e.stdout, "    note: %s\n", n)
+			if !noted[n] {
+				noted[n] = true
+				fmt.Fprintf(e.stdout, "    note: %s\n", n)
+			}
 		}
 	}
 	if ctx.Err() != nil {
@@ -170,14 +178,16 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	cols := append(whereColumns(where), names...)
-	f, err := st.Dataframe(ctx, cols...)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stdout)
-	if err := out.write(e, f); err != nil {
-		return err
+	if len(replayed) > 0 {
+		cols := append(whereColumns(where), names...)
+		f, err := st.Dataframe(ctx, cols...)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout)
+		if err := out.write(e, onlyRuns(f, replayed)); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(e.stdout, "\nreplayed %d of %d runs in %.1fs\n", len(outs)-failed, len(outs), time.Since(start).Seconds())
 	if failed > 0 {
@@ -246,3 +256,21 @@ func repoTop(dir string) (string, error) {
 		}
 	}
 }
+
+// onlyRuns keeps the rows of the runs whose tstamps (as in their records)
+// are in keep: the final table shows what this replay filled in.
+func onlyRuns(f *storage.Frame, keep map[string]bool) *storage.Frame {
+	if f.Col("tstamp") < 0 {
+		return f
+	}
+	out := &storage.Frame{Columns: f.Columns, Notes: f.Notes}
+	for i, row := range f.Rows {
+		if ts, ok := f.Value(i, "tstamp").(time.Time); ok && keep[ts.UTC().Format(tstampFormat)] {
+			out.Rows = append(out.Rows, row)
+		}
+	}
+	return out
+}
+
+// tstampFormat is how run records spell a run's timestamp.
+const tstampFormat = "2006-01-02T15:04:05.000000Z07:00"
