@@ -23,7 +23,8 @@ import (
 
 // Errors that callers branch on.
 var (
-	// ErrNoStatement: no statement in the code logs a requested name.
+	// ErrNoStatement: no name was given, or no statement in the code logs
+	// a requested name.
 	ErrNoStatement = errors.New("no new statement")
 	// ErrWorker: a replay worker failed.
 	ErrWorker = errors.New("replay worker failed")
@@ -303,11 +304,14 @@ func runWorker(ctx context.Context, bin string, args []string, cwd, planFile str
 		if lines := strings.Split(tail, "\n"); len(lines) > 5 {
 			tail = strings.Join(lines[len(lines)-5:], "\n")
 		}
-		return fmt.Errorf("%w: worker %d: %v\n%s", ErrWorker, plan.Worker, err, tail)
+		return fmt.Errorf("%w: worker %d: %w\n%s", ErrWorker, plan.Worker, err, tail)
 	}
 	data, err := os.ReadFile(plan.Out)
-	if err != nil || !strings.Contains(string(data), `{"k":"end","status":"finished"`) {
-		return fmt.Errorf("%w: worker %d ended without finishing its records", ErrWorker, plan.Worker)
+	if err != nil {
+		return fmt.Errorf("%w: worker %d: its records: %w", ErrWorker, plan.Worker, err)
+	}
+	if !strings.Contains(string(data), `{"k":"end","status":"finished"`) {
+		return fmt.Errorf("%w: worker %d exited without finishing its records in %s", ErrWorker, plan.Worker, plan.Out)
 	}
 	return nil
 }

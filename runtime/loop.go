@@ -105,15 +105,16 @@ func Loop[T any](r *Run, name string, seq iter.Seq[T]) iter.Seq[T] {
 	}
 }
 
-// scalarOfT classifies a loop element without boxing the common kinds.
+// scalarOfT classifies a value without boxing the common kinds; it is
+// zero for values that are not scalars (structs, slices, maps).
 func scalarOfT[T any](v T) scalar {
 	switch x := any(v).(type) {
+	case float64:
+		return scalar{kind: TypeFloat, f: x}
 	case int:
 		return scalar{kind: TypeInt, i: int64(x)}
 	case int64:
 		return scalar{kind: TypeInt, i: x}
-	case float64:
-		return scalar{kind: TypeFloat, f: x}
 	case string:
 		return scalar{kind: TypeStr, s: x}
 	case bool:
@@ -128,6 +129,10 @@ func scalarOfT[T any](v T) scalar {
 		return uintScalar(uint64(x))
 	case float32:
 		return scalar{kind: TypeFloat, f: float64(x)}
+	}
+	// Other numbers, named ones included (type Step int): boxed, rarer.
+	if s := scalarOf(any(v)); s.isLoopValue() {
+		return s
 	}
 	return scalar{}
 }

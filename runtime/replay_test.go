@@ -272,26 +272,39 @@ func TestReplayRunsBlocksWithoutCapture(t *testing.T) {
 	dir := gitInit(t)
 	// Recorded without any Checkpoint: nothing can be restored, so replay
 	// must run every block.
-	r, _ := New(Options{Dir: dir, Stdout: discard{}, Env: testEnv(nil)})
+	r, err := New(Options{Dir: dir, Stdout: discard{}, Env: testEnv(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	steps := 0
 	for range Loop(r, "epoch", Range(2)) {
 		for range Loop(r, "step", Range(3)) {
 			steps++
 		}
 	}
-	_ = r.Commit()
+	if err := r.Commit(); err != nil {
+		t.Fatal(err)
+	}
 	plan := Plan{ID: "x", Home: r.Home, ProjID: r.ProjID, Tstamp: r.Tstamp, Filename: r.Filename,
 		Record: r.File, Out: filepath.Join(t.TempDir(), "o.jsonl"), Names: []string{"n"}, Mode: ModeLoop, Stop: -1}
 	pf := filepath.Join(t.TempDir(), "p.json")
 	data, _ := json.Marshal(plan)
-	_ = os.WriteFile(pf, data, 0o644)
+	if err := os.WriteFile(pf, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	rr, err := New(Options{Dir: dir, Stdout: discard{}, Env: testEnv(map[string]string{"FLOR_REPLAY": pf})})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rr.exit = func(c int) { panic(exitCode(c)) }
 	func() {
-		defer func() { _ = recover() }()
+		defer func() {
+			if v := recover(); v != nil {
+				if _, ok := v.(exitCode); !ok {
+					panic(v)
+				}
+			}
+		}()
 		steps = 0
 		for range Loop(rr, "epoch", Range(2)) {
 			for range Loop(rr, "step", Range(3)) {

@@ -383,17 +383,13 @@ func TestKilledRunKeepsEarlyRecords(t *testing.T) {
 	}
 }
 
-// mlp is a stand-in for a model: exported slices gob encodes, and an
-// optimizer that aliases its weights.
+// mlp is a stand-in for a model: exported slices gob encodes.
 type mlp struct {
 	W    []float64
 	B    []float64
 	Step int
 }
 
-type sgd struct {
-	Vel []float64
-}
 
 func TestAssignInPlaceKeepsAliases(t *testing.T) {
 	m := &mlp{W: []float64{1, 2, 3}, B: []float64{4}, Step: 9}
@@ -403,8 +399,6 @@ func TestAssignInPlaceKeepsAliases(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.W[0], m.B, m.Step = 100, nil, 0
-	saved := &mlp{W: []float64{1, 2, 3}, Step: 9}
-	_ = saved
 	if err := decodeInto(m, data); err != nil {
 		t.Fatal(err)
 	}
@@ -499,9 +493,14 @@ func TestUserCheckoutUntouched(t *testing.T) {
 		t.Errorf("flor.shadow = %s, run snapshot %s", tip, r.Snapshot)
 	}
 	// Same tree again: the run shares the snapshot.
-	r2, _ := New(Options{Dir: dir, Stdout: discard{}, Env: testEnv(nil)})
+	r2, err := New(Options{Dir: dir, Stdout: discard{}, Env: testEnv(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	Log(r2, "x", 2)
-	_ = r2.Commit()
+	if err := r2.Commit(); err != nil {
+		t.Fatal(err)
+	}
 	if r2.Snapshot != r.Snapshot {
 		t.Errorf("unchanged tree made a new snapshot %s (was %s)", r2.Snapshot, r.Snapshot)
 	}

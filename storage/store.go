@@ -243,13 +243,3 @@ func (s *Store) connect(ctx context.Context) error {
 		delay = min(delay*3/2, time.Second)
 	}
 }
-
-// checkOpen reports ErrClosed after Close.
-func (s *Store) checkOpen() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return fmt.Errorf("%s: %w", s.path, ErrClosed)
-	}
-	return nil
-}

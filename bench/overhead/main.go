@@ -23,6 +23,7 @@ import (
 	"github.com/go-git/go-git/v5"
 
 	"github.com/flordb/flor/examples/mnist/mlp"
+	"github.com/flordb/flor/internal/scratch"
 )
 
 // params are the hyper-parameters both sides train with; their names are
@@ -192,7 +193,7 @@ func compare(ctx context.Context, o options, dataDir string, stdout io.Writer) e
 	if err != nil {
 		return fmt.Errorf("finding this program: %w", err)
 	}
-	root, err := moduleRoot(ctx)
+	root, err := moduleRoot()
 	if err != nil {
 		return err
 	}
@@ -399,16 +400,17 @@ func recordedAccuracy(home string) (float64, error) {
 	return acc, nil
 }
 
-// moduleRoot is the directory of the flor module this command belongs to.
-func moduleRoot(ctx context.Context) (string, error) {
-	cmd := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/flordb/flor")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+// moduleRoot is the directory of the flor module this command runs in.
+func moduleRoot() (string, error) {
+	wd, err := os.Getwd()
 	if err != nil {
-		return "", fmt.Errorf("go list -m github.com/flordb/flor (run this from inside the flor module): %w: %s", err, strings.TrimSpace(stderr.String()))
+		return "", err
 	}
-	return strings.TrimSpace(string(out)), nil
+	root, err := scratch.Root(wd)
+	if err != nil {
+		return "", fmt.Errorf("run this from inside the flor module: %w", err)
+	}
+	return root, nil
 }
 
 // makeRepo makes a git repository at dir holding a copy of the example's

@@ -156,7 +156,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	root, err := moduleRoot(ctx)
+	root, err := moduleRoot()
 	if err != nil {
 		return err
 	}
@@ -839,14 +839,15 @@ func loadAvg() string {
 	return strings.Join(f[:3], " ")
 }
 
-// moduleRoot is the directory of the flor module this command belongs to.
-func moduleRoot(ctx context.Context) (string, error) {
-	cmd := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/flordb/flor")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+// moduleRoot is the directory of the flor module this command runs in.
+func moduleRoot() (string, error) {
+	wd, err := os.Getwd()
 	if err != nil {
-		return "", fmt.Errorf("go list -m github.com/flordb/flor (run this from inside the flor module): %w: %s", err, strings.TrimSpace(stderr.String()))
+		return "", err
 	}
-	return strings.TrimSpace(string(out)), nil
+	root, err := scratch.Root(wd)
+	if err != nil {
+		return "", fmt.Errorf("run this from inside the flor module: %w", err)
+	}
+	return root, nil
 }

@@ -128,8 +128,8 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // stdout on --help and nothing on errors: run reports those.
 //
 // The flag package calls Usage on every parse error, not only for -h, so
-// Usage only notes the request and parseInterspersed prints the help when
-// the error is flag.ErrHelp: a mistyped flag gets its error alone.
+// Usage does nothing; parseInterspersed prints the help kept in helps when
+// the error is flag.ErrHelp, and a mistyped flag gets its error alone.
 func newFlagSet(name, usage string, stdout io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)

@@ -1,13 +1,12 @@
-// Package scratch lays out throwaway Go projects that build against this
-// flor checkout: the demo, the benchmarks and the end-to-end tests each
-// need a git repository holding a training program whose go.mod points
-// github.com/flordb/flor at the source tree in use.
+// Package scratch finds this flor checkout and lays out throwaway Go
+// projects that build against it: the demo, the benchmarks and the
+// end-to-end tests each need a git repository holding a training program
+// whose go.mod points github.com/flordb/flor at the source tree in use.
 //
 // It is not for users' projects: those require flor as any module.
 package scratch
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +15,7 @@ import (
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"golang.org/x/mod/modfile"
 )
 
 // ErrNoSource: no flor source tree was found.
@@ -28,7 +28,7 @@ const FlorModule = "github.com/flordb/flor"
 func Root(dir string) (string, error) {
 	for d := dir; ; d = filepath.Dir(d) {
 		data, err := os.ReadFile(filepath.Join(d, "go.mod"))
-		if err == nil && bytes.HasPrefix(bytes.TrimSpace(data), []byte("module "+FlorModule+"\n")) {
+		if err == nil && modfile.ModulePath(data) == FlorModule {
 			return d, nil
 		}
 		if filepath.Dir(d) == d {

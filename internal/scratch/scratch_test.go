@@ -14,8 +14,8 @@ func TestNewBuilds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if filepath.Base(filepath.Dir(root)) == "" || root == wd {
-		t.Fatalf("root = %s", root)
+	if root != filepath.Dir(filepath.Dir(wd)) {
+		t.Fatalf("root = %s, want the module root above %s", root, wd)
 	}
 	dir := t.TempDir()
 	p, err := New(dir, "example.com/s", root, map[string][]byte{

@@ -619,3 +619,10 @@ func BenchmarkMatch1000LinesRenamed(b *testing.B) {
 		Match(x, y)
 	}
 }
+
+// editDistance is the Zhang-Shasha distance between two subtrees, used by the tests.
+func editDistance(src, dst *Tree, a, b *Node) int {
+	var z zsBuffers
+	z.mapping(src, dst, a, b)
+	return int(z.td[a.Size*(b.Size+1)+b.Size])
+}

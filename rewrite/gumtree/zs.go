@@ -133,10 +133,3 @@ func resize[T any](s []T, n int) []T {
 	}
 	return s[:n]
 }
-
-// editDistance is the Zhang-Shasha distance between two subtrees, for tests.
-func editDistance(src, dst *Tree, a, b *Node) int {
-	var z zsBuffers
-	z.mapping(src, dst, a, b)
-	return int(z.td[a.Size*(b.Size+1)+b.Size])
-}

@@ -20,7 +20,6 @@ import (
 
 // version is one parsed and type-checked version of the package.
 type version struct {
-	label string // "new" or "old", for messages
 	fset  *token.FileSet
 	files []*srcFile // sorted by name
 	pkg   *types.Package
@@ -90,7 +89,7 @@ func load(fset *token.FileSet, label, dir string, srcs map[string][]byte) (*vers
 	if len(srcs) == 0 {
 		return nil, fmt.Errorf("%w: %s version has no Go files", ErrInput, label)
 	}
-	v := &version{label: label, fset: fset, byAST: make(map[*ast.File]*srcFile)}
+	v := &version{fset: fset, byAST: make(map[*ast.File]*srcFile)}
 	names := make([]string, 0, len(srcs))
 	for name := range srcs {
 		names = append(names, name)

@@ -175,7 +175,7 @@ func Sources(newSrc, oldSrc map[string][]byte, targets []Target) (*Result, error
 
 func run(newSrc, oldSrc map[string][]byte, newDir, oldDir string, targets []Target) (*Result, error) {
 	if len(targets) == 0 {
-		return nil, fmt.Errorf("%w: no statement named", ErrNoStatement)
+		return nil, fmt.Errorf("%w: no target given (a log name or file.go:LINE)", ErrNoStatement)
 	}
 	fset := token.NewFileSet()
 	nv, err := load(fset, "new", newDir, newSrc)
