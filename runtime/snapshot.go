@@ -11,13 +11,15 @@ import (
 	"time"
 
 	"github.com/go-git/go-billy/v5/osfs"
-	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
 )
 
 // ShadowBranch holds one commit per distinct working tree a run started
@@ -31,7 +33,7 @@ var ErrSnapshot = errors.New("snapshot")
 // that are not ignored) as a commit on flor.shadow and returns its hash.
 // A run whose tree equals the branch tip's shares that commit.
 func snapshot(root, home, tstamp string) (string, time.Time, error) {
-	repo, err := git.PlainOpenWithOptions(root, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
+	repo, err := openStorage(root)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("%w: opening %s: %w", ErrSnapshot, root, err)
 	}
@@ -43,8 +45,45 @@ func snapshot(root, home, tstamp string) (string, time.Time, error) {
 	return h, newest, err
 }
 
+// openStorage opens the object and reference store of the repository at
+// root through go-git's storage layer only: the top-level go-git package
+// brings transports (ssh, http) that every program linking the runtime
+// would pay for in size and link time. A .git file (a linked worktree or
+// a submodule) names the git directory, and a commondir file in it the
+// directory shared with the main worktree.
+func openStorage(root string) (*filesystem.Storage, error) {
+	gitDir := filepath.Join(root, ".git")
+	st, err := os.Stat(gitDir)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		data, err := os.ReadFile(gitDir)
+		if err != nil {
+			return nil, err
+		}
+		line, ok := strings.CutPrefix(strings.TrimSpace(string(data)), "gitdir:")
+		if !ok {
+			return nil, fmt.Errorf("%s: not a gitdir file", gitDir)
+		}
+		gitDir = strings.TrimSpace(line)
+		if !filepath.IsAbs(gitDir) {
+			gitDir = filepath.Join(root, gitDir)
+		}
+	}
+	fs := osfs.New(gitDir)
+	if data, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+		common := strings.TrimSpace(string(data))
+		if !filepath.IsAbs(common) {
+			common = filepath.Join(gitDir, common)
+		}
+		fs = dotgit.NewRepositoryFilesystem(osfs.New(gitDir), osfs.New(common))
+	}
+	return filesystem.NewStorage(fs, cache.NewObjectLRUDefault()), nil
+}
+
 // commitTree makes tree the tip of the shadow branch, or finds it there.
-func commitTree(repo *git.Repository, root string, tree plumbing.Hash, tstamp string) (string, error) {
+func commitTree(repo *filesystem.Storage, root string, tree plumbing.Hash, tstamp string) (string, error) {
 	unlock, err := lockShadow(root)
 	if err != nil {
 		return "", err
@@ -52,13 +91,13 @@ func commitTree(repo *git.Repository, root string, tree plumbing.Hash, tstamp st
 	defer unlock()
 	name := plumbing.NewBranchReferenceName(ShadowBranch)
 	for range 20 {
-		old, err := repo.Storer.Reference(name)
+		old, err := repo.Reference(name)
 		if err != nil && !errors.Is(err, plumbing.ErrReferenceNotFound) {
 			return "", fmt.Errorf("%w: reading %s: %w", ErrSnapshot, name, err)
 		}
 		var parents []plumbing.Hash
 		if old != nil {
-			if c, err := object.GetCommit(repo.Storer, old.Hash()); err == nil {
+			if c, err := object.GetCommit(repo, old.Hash()); err == nil {
 				if c.TreeHash == tree {
 					return c.Hash.String(), nil
 				}
@@ -68,15 +107,15 @@ func commitTree(repo *git.Repository, root string, tree plumbing.Hash, tstamp st
 		sig := object.Signature{Name: "flor", Email: "flor@localhost", When: time.Now()}
 		c := &object.Commit{Author: sig, Committer: sig, Message: "FLOR::Auto-commit::" + tstamp,
 			TreeHash: tree, ParentHashes: parents}
-		obj := repo.Storer.NewEncodedObject()
+		obj := repo.NewEncodedObject()
 		if err := c.Encode(obj); err != nil {
 			return "", fmt.Errorf("%w: %w", ErrSnapshot, err)
 		}
-		h, err := repo.Storer.SetEncodedObject(obj)
+		h, err := repo.SetEncodedObject(obj)
 		if err != nil {
 			return "", fmt.Errorf("%w: storing commit: %w", ErrSnapshot, err)
 		}
-		err = repo.Storer.CheckAndSetReference(plumbing.NewHashReference(name, h), old)
+		err = repo.CheckAndSetReference(plumbing.NewHashReference(name, h), old)
 		if errors.Is(err, storage.ErrReferenceHasChanged) {
 			continue
 		}
@@ -124,11 +163,11 @@ type treeNode struct {
 // root tree's hash and the newest modification time of its Go sources.
 // Tracked files whose size and mtime match the index reuse the index's
 // hash, as git does, so unchanged files are not read.
-func buildTree(repo *git.Repository, root, home string) (plumbing.Hash, time.Time, error) {
+func buildTree(repo *filesystem.Storage, root, home string) (plumbing.Hash, time.Time, error) {
 	var newest time.Time
 	tracked := map[string]*index.Entry{}
 	trackedDirs := map[string]bool{}
-	if idx, err := repo.Storer.Index(); err == nil {
+	if idx, err := repo.Index(); err == nil {
 		for _, e := range idx.Entries {
 			// Stage 0 is a merged entry (go-git's index.Merged constant
 			// says 1); in a conflict, "ours" stands for the file.
@@ -281,7 +320,7 @@ func addEntry(dirs map[string]*treeNode, rel string, e object.TreeEntry) {
 
 // writeTrees stores the trees deepest first so each parent can name its
 // children's hashes; directories without files are left out, as in git.
-func writeTrees(repo *git.Repository, dirs map[string]*treeNode) (plumbing.Hash, error) {
+func writeTrees(repo *filesystem.Storage, dirs map[string]*treeNode) (plumbing.Hash, error) {
 	for p := range dirs {
 		for d := p; d != ""; {
 			d = pathDir(d)
@@ -305,11 +344,11 @@ func writeTrees(repo *git.Repository, dirs map[string]*treeNode) (plumbing.Hash,
 		}
 		sort.Slice(n.entries, func(i, j int) bool { return gitName(n.entries[i]) < gitName(n.entries[j]) })
 		t := &object.Tree{Entries: n.entries}
-		obj := repo.Storer.NewEncodedObject()
+		obj := repo.NewEncodedObject()
 		if err := t.Encode(obj); err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("%w: %w", ErrSnapshot, err)
 		}
-		h, err := repo.Storer.SetEncodedObject(obj)
+		h, err := repo.SetEncodedObject(obj)
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("%w: storing tree: %w", ErrSnapshot, err)
 		}
@@ -338,12 +377,12 @@ func gitName(e object.TreeEntry) string {
 }
 
 // storeObject writes an object unless the repository has it already.
-func storeObject(repo *git.Repository, t plumbing.ObjectType, content []byte) (plumbing.Hash, error) {
+func storeObject(repo *filesystem.Storage, t plumbing.ObjectType, content []byte) (plumbing.Hash, error) {
 	h := plumbing.ComputeHash(t, content)
-	if repo.Storer.HasEncodedObject(h) == nil {
+	if repo.HasEncodedObject(h) == nil {
 		return h, nil
 	}
-	obj := repo.Storer.NewEncodedObject()
+	obj := repo.NewEncodedObject()
 	obj.SetType(t)
 	obj.SetSize(int64(len(content)))
 	w, err := obj.Writer()
@@ -356,7 +395,7 @@ func storeObject(repo *git.Repository, t plumbing.ObjectType, content []byte) (p
 	if err := w.Close(); err != nil {
 		return h, fmt.Errorf("%w: %w", ErrSnapshot, err)
 	}
-	if _, err := repo.Storer.SetEncodedObject(obj); err != nil {
+	if _, err := repo.SetEncodedObject(obj); err != nil {
 		return h, fmt.Errorf("%w: storing blob: %w", ErrSnapshot, err)
 	}
 	return h, nil
