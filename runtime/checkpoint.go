@@ -13,6 +13,8 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"sync"
+	"time"
 )
 
 // ErrCheckpoint: an object cannot be checkpointed or restored.
@@ -242,7 +244,10 @@ type captureJob struct {
 // instrumented skip block (empty is set): the analysis found nothing there
 // to restore. A nested flor.Loop in a program that registers nothing gets
 // no capture, so replay runs it rather than trusting an empty state.
-func (r *Run) capture(e int64, block string, occ int, extras []any, empty bool) {
+//
+// Captures are skipped while they would take more than the budget allows
+// (see captureBudget), unless force is set.
+func (r *Run) capture(e int64, block string, occ int, extras []any, empty, force bool) {
 	if r.replay != nil {
 		return
 	}
@@ -252,6 +257,14 @@ func (r *Run) capture(e int64, block string, occ int, extras []any, empty bool) 
 	if len(regs) == 0 && len(extras) == 0 && !empty {
 		return
 	}
+	if !force && !r.budget.allow(time.Now()) {
+		return // replay runs what has no capture, so skipping is safe
+	}
+	if block == "" {
+		r.lastCaptured.Store(e + 1) // 0 means none
+	}
+	began := time.Now()
+	defer func() { r.budget.spent(time.Since(began)) }()
 	job := captureJob{e: e, block: block, occ: occ}
 	for _, c := range regs {
 		b, err := encodeObject(c.ptr)
@@ -279,6 +292,36 @@ func (r *Run) capture(e int64, block string, occ int, extras []any, empty bool) 
 	}
 	r.ckOnce.Do(r.startCheckpointWriter)
 	r.ckq <- job
+}
+
+// captureBudget keeps the time spent encoding captures on the training
+// goroutine under a fraction of the run's time (VLDB'21's adaptive
+// checkpointing, with materialisation time over compute time bounded by
+// epsilon): states of loops whose iterations take milliseconds are
+// captured only now and then, those of real training epochs every time.
+type captureBudget struct {
+	mu      sync.Mutex
+	epsilon float64 // 0: capture always
+	start   time.Time
+	used    time.Duration // encoding so far
+	last    time.Duration // the last encoding: what the next will cost
+}
+
+// allow reports whether a capture now keeps the budget.
+func (b *captureBudget) allow(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.epsilon <= 0 || b.last == 0 {
+		return true
+	}
+	return float64(b.used+b.last) <= b.epsilon*float64(now.Sub(b.start))
+}
+
+func (b *captureBudget) spent(d time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.used += d
+	b.last = d
 }
 
 func (r *Run) captureFailed(err error) {

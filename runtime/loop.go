@@ -244,7 +244,7 @@ func (ls *loopState) endIteration() bool {
 	}
 	if r.replay == nil {
 		r.log("delta::iteration", scalar{kind: TypeFloat, f: time.Since(f.begun).Seconds()}, flagInternal)
-		r.capture(f.iter, "", 0, nil, false)
+		r.capture(f.iter, "", 0, nil, false, false)
 		return true
 	}
 	r.replay.iterationDone(f.iter)
@@ -283,11 +283,17 @@ func (ls *loopState) exit() {
 	case f.block && r.replay == nil:
 		// Recorded in the main iteration's context: the block's parent.
 		r.log("delta::"+f.name, scalar{kind: TypeFloat, f: time.Since(f.begun).Seconds()}, flagInternal)
-		r.capture(r.mainIter(), f.name, f.occ, nil, false)
+		r.capture(r.mainIter(), f.name, f.occ, nil, false, false)
 	case f.isMain && r.replay != nil && !r.replay.plan.Suffix && !Panicking():
 		// A panic must reach the user, not end the worker as finished.
 		r.exitNow()
 	case f.isMain && r.replay == nil && !Panicking():
+		// The state after the main loop is always kept, whatever the
+		// capture budget skipped: replaying the code after the loop
+		// starts from it.
+		if f.iter >= 0 && r.lastCaptured.Load() != f.iter+1 {
+			r.capture(f.iter, "", 0, nil, false, true)
+		}
 		// Everything logged in the main loop is on disk now, even if the
 		// program ends without Commit.
 		r.sync()

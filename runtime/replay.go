@@ -75,6 +75,7 @@ type replayState struct {
 	kwargs  map[string]string
 	ckpts   map[ckptKey]ckptRecord
 	last    int64 // last main-loop iteration with a captured end state
+	iters   int64 // main-loop iterations the run recorded (delta::iteration)
 	prog    *os.File
 }
 
@@ -153,6 +154,8 @@ func (rs *replayState) readRecord(path string) error {
 			if json.Unmarshal(line, &l) == nil && l.C == 0 {
 				rs.args[l.N] = l.V
 			}
+		case bytes.HasPrefix(line, []byte(`{"k":"log"`)) && bytes.Contains(line, []byte(`"n":"delta::iteration"`)):
+			rs.iters++
 		case bytes.HasPrefix(line, []byte(`{"k":"ckpt"`)):
 			var c ckptRecord
 			if json.Unmarshal(line, &c) == nil {
@@ -222,6 +225,10 @@ func (r *Run) restoreLast() {
 			return
 		}
 		r.fatal(fmt.Errorf("replay: the run has no checkpoint of its main loop: %w", ErrCheckpoint))
+	}
+	if r.replay.iters > 0 && r.replay.last != r.replay.iters-1 {
+		r.fatal(fmt.Errorf("replay: the run's last iteration (%d) has no checkpoint, only iteration %d: replay its main loop instead: %w",
+			r.replay.iters-1, r.replay.last, ErrCheckpoint))
 	}
 	r.restoreIteration(r.replay.last)
 }

@@ -23,6 +23,10 @@ var (
 	ErrCommitted = errors.New("run already committed")
 )
 
+// defaultEpsilon bounds checkpoint encoding to 1% of a run's time, the
+// record overhead flor aims for.
+const defaultEpsilon = 0.01
+
 // processStart approximates the process's start: package initialisation
 // runs before main.
 var processStart = time.Now()
@@ -74,7 +78,10 @@ type Run struct {
 	ckClosed bool
 	ckWarned atomic.Bool
 	commitMu sync.Mutex // one Commit at a time
-	written  sync.Map   // blob hashes this process stored
+	budget   captureBudget
+	// lastCaptured is 1 + the last main iteration whose end was captured.
+	lastCaptured atomic.Int64
+	written      sync.Map // blob hashes this process stored
 
 	progress *progress
 	exit     func(code int) // os.Exit; tests replace it
@@ -116,6 +123,14 @@ func New(opt Options) (*Run, error) {
 		argv:      append([]string{os.Args[0]}, opt.Args...),
 	}
 	r.echo.Store(envBool(opt.Env("FLOR_ECHO"), true))
+	r.budget = captureBudget{epsilon: defaultEpsilon, start: processStart}
+	if v := opt.Env("FLOR_CHECKPOINT_EPSILON"); v != "" {
+		eps, err := strconv.ParseFloat(v, 64)
+		if err != nil || eps < 0 {
+			return nil, fmt.Errorf("flor: FLOR_CHECKPOINT_EPSILON=%q: want a fraction such as 0.01, or 0 to capture always", v)
+		}
+		r.budget.epsilon = eps
+	}
 	if p := opt.Env("FLOR_REPLAY"); p != "" {
 		rs, err := loadReplay(p)
 		if err != nil {

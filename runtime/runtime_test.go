@@ -81,8 +81,11 @@ func testEnv(extra map[string]string) func(string) string {
 		if v, ok := extra[k]; ok {
 			return v
 		}
-		if k == "FLOR_PROGRESS" {
+		switch k {
+		case "FLOR_PROGRESS":
 			return "0"
+		case "FLOR_CHECKPOINT_EPSILON":
+			return "0" // tests' loops take microseconds: capture them all
 		}
 		return ""
 	}
@@ -390,7 +393,6 @@ type mlp struct {
 	Step int
 }
 
-
 func TestAssignInPlaceKeepsAliases(t *testing.T) {
 	m := &mlp{W: []float64{1, 2, 3}, B: []float64{4}, Step: 9}
 	alias := m.W
@@ -608,5 +610,43 @@ func TestSnapshotStaleAndGlobalExcludes(t *testing.T) {
 	}
 	if strings.Contains(string(out), "key.secret") || !strings.Contains(string(out), "main.go") {
 		t.Errorf("snapshot holds %q: want main.go without the globally ignored key.secret", out)
+	}
+}
+
+func TestCaptureBudget(t *testing.T) {
+	dir := gitInit(t)
+	// A 0.1% budget against loops of microseconds: most captures are
+	// skipped, the state after the main loop never is.
+	r, err := New(Options{Dir: dir, Stdout: discard{}, Stderr: discard{},
+		Env: testEnv(map[string]string{"FLOR_CHECKPOINT_EPSILON": "0.001"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := &mlp{W: make([]float64, 20000)}
+	r.Checkpoint("m", state)
+	const n = 200
+	for e := range Loop(r, "epoch", Range(n)) {
+		for i := range Loop(r, "step", Range(3)) {
+			state.W[i] += float64(e)
+		}
+	}
+	if err := r.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	ends, last := 0, -1.0
+	for _, rec := range readRecords(t, r.File) {
+		if rec["k"] == "ckpt" && rec["b"] == "" {
+			ends++
+			last = max(last, rec["e"].(float64))
+		}
+	}
+	if ends == 0 || ends >= n {
+		t.Errorf("%d of %d iterations captured: the budget did not thin them", ends, n)
+	}
+	if last != n-1 {
+		t.Errorf("last captured iteration %v, want %d (the state after the loop)", last, n-1)
+	}
+	if _, err := New(Options{Dir: dir, Env: testEnv(map[string]string{"FLOR_CHECKPOINT_EPSILON": "lots"})}); err == nil {
+		t.Error("a bad FLOR_CHECKPOINT_EPSILON was accepted")
 	}
 }

@@ -60,7 +60,7 @@ func (r *Run) SkipEnd(id string) {
 	}
 	switch {
 	case r.replay == nil:
-		r.capture(b.e, id, b.occ, b.extras, true)
+		r.capture(b.e, id, b.occ, b.extras, true, false)
 	case b.skipped:
 		r.restore(b.rec, b.extras)
 	}

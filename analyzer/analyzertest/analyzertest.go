@@ -195,7 +195,9 @@ func (m *Module) Write(t testing.TB, dir string, files map[string][]byte) {
 // Env is the environment programs and the go command run with: no
 // network, no workspace, flor's echo and progress bar off.
 func (m *Module) Env(extra ...string) []string {
-	env := append(os.Environ(), "GOWORK=off", "GOPROXY=off", "FLOR_ECHO=0", "FLOR_PROGRESS=0")
+	// Programs of a few microseconds an iteration: capture every one,
+	// whatever the capture budget, so records compare exactly.
+	env := append(os.Environ(), "GOWORK=off", "GOPROXY=off", "FLOR_ECHO=0", "FLOR_PROGRESS=0", "FLOR_CHECKPOINT_EPSILON=0")
 	return append(env, extra...)
 }
 

@@ -63,7 +63,8 @@ func runExample(t *testing.T, env []string, args ...string) runResult {
 	home := filepath.Join(t.TempDir(), "flor")
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = repo
-	cmd.Env = append(append(os.Environ(), "FLOR_HOME="+home, "FLOR_PROGRESS=0"), env...)
+	// Tiny runs: capture every iteration, whatever the capture budget.
+	cmd.Env = append(append(os.Environ(), "FLOR_HOME="+home, "FLOR_PROGRESS=0", "FLOR_CHECKPOINT_EPSILON=0"), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
