@@ -22,33 +22,14 @@ import (
 
 	"github.com/go-git/go-git/v5"
 
+	"github.com/flordb/flor/bench/internal/mnistargs"
 	"github.com/flordb/flor/examples/mnist/mlp"
 	"github.com/flordb/flor/internal/scratch"
 )
 
-// params are the hyper-parameters both sides train with; their names are
-// the example's flor.Arg names.
-type params struct {
-	Hidden, Epochs, BatchSize, PrintEvery, TrainSize int
-	LR                                               float64
-	Seed                                             int64
-}
-
-func (p params) kwargs() []string {
-	return []string{
-		"hidden=" + strconv.Itoa(p.Hidden),
-		"epochs=" + strconv.Itoa(p.Epochs),
-		"batch_size=" + strconv.Itoa(p.BatchSize),
-		"lr=" + strconv.FormatFloat(p.LR, 'g', -1, 64),
-		"seed=" + strconv.FormatInt(p.Seed, 10),
-		"print_every=" + strconv.Itoa(p.PrintEvery),
-		"train_size=" + strconv.Itoa(p.TrainSize),
-	}
-}
-
 // options are the command's flags.
 type options struct {
-	params
+	mnistargs.Params
 	Pairs int
 	Data  string
 	Keep  bool
@@ -89,13 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		fmt.Fprint(stderr, usage)
 		fl.PrintDefaults()
 	}
-	fl.IntVar(&o.Hidden, "hidden", 128, "hidden units")
-	fl.IntVar(&o.Epochs, "epochs", 5, "epochs per run (about 4 s each on 2 cores with the other defaults)")
-	fl.IntVar(&o.BatchSize, "batch_size", 32, "batch size")
-	fl.IntVar(&o.PrintEvery, "print_every", 500, "log the loss every this many steps")
-	fl.IntVar(&o.TrainSize, "train_size", 60000, "training images used")
-	fl.Float64Var(&o.LR, "lr", 1e-3, "Adam learning rate")
-	fl.Int64Var(&o.Seed, "seed", 42, "random seed")
+	o.Params.Register(fl, 5, "epochs per run (about 4 s each on 2 cores with the other defaults)")
 	fl.IntVar(&o.Pairs, "pairs", 3, "A/B pairs to run")
 	fl.StringVar(&o.Data, "data", "", "directory of the MNIST files (default: $MNIST_DIR, else the GoMNIST module's)")
 	fl.BoolVar(&o.Keep, "keep", false, "keep the temporary repository and flor directory, and print where they are")
@@ -110,11 +85,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if fl.NArg() > 0 {
 		return o, fmt.Errorf("%w: unexpected argument %q", errUsage, fl.Arg(0))
 	}
+	sizeErr := o.Params.Check()
 	switch {
 	case o.Pairs <= 0:
 		return o, fmt.Errorf("%w: -pairs %d: must be positive", errUsage, o.Pairs)
-	case o.Epochs <= 0, o.Hidden <= 0, o.BatchSize <= 0, o.PrintEvery <= 0, o.TrainSize <= 0:
-		return o, fmt.Errorf("%w: -epochs, -hidden, -batch_size, -print_every and -train_size must be positive", errUsage)
+	case sizeErr != nil:
+		return o, fmt.Errorf("%w: %w", errUsage, sizeErr)
 	}
 	return o, nil
 }
@@ -132,7 +108,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if o.Plain {
-		res, err := trainPlain(o.params, dir)
+		res, err := trainPlain(o.Params, dir)
 		if err != nil {
 			return err
 		}
@@ -149,7 +125,7 @@ type plainResult struct {
 // trainPlain is the example's training loop with every flor call taken out:
 // the same hyper-parameters, random source, shuffles, steps and
 // evaluations, and the losses computed but not kept.
-func trainPlain(p params, dir string) (plainResult, error) {
+func trainPlain(p mnistargs.Params, dir string) (plainResult, error) {
 	hidden, epochs, batchSize, lr, seed, printEvery := p.Hidden, p.Epochs, p.BatchSize, p.LR, p.Seed, p.PrintEvery
 	pcg := rand.NewPCG(uint64(seed), 7)
 	rng := rand.New(pcg)
@@ -221,7 +197,7 @@ func compare(ctx context.Context, o options, dataDir string, stdout io.Writer) e
 	}
 
 	fmt.Fprintf(stdout, "flor record overhead on examples/mnist: %s, %d pairs\n",
-		strings.Join(o.kwargs(), " "), o.Pairs)
+		strings.Join(o.Kwargs(), " "), o.Pairs)
 	fmt.Fprintf(stdout, "A = plain training, no flor; B = recorded with flor (checkpoint each epoch, echo off)\n\n")
 
 	var samples []sample
@@ -312,7 +288,7 @@ func runPlain(ctx context.Context, self string, o options, dataDir string) (samp
 
 // runFlor runs side B: the example binary, recording into home, in repo.
 func runFlor(ctx context.Context, example, repo, home string, o options, dataDir string) (sample, error) {
-	args := append([]string{"-data", dataDir, "--kwargs"}, o.kwargs()...)
+	args := append([]string{"-data", dataDir, "--kwargs"}, o.Kwargs()...)
 	cmd := exec.CommandContext(ctx, example, args...)
 	cmd.Dir = repo
 	cmd.Env = append(os.Environ(), "FLOR_HOME="+home, "FLOR_ECHO=0", "FLOR_PROGRESS=0")

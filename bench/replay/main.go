@@ -23,37 +23,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flordb/flor/bench/internal/mnistargs"
 	"github.com/flordb/flor/examples"
 	"github.com/flordb/flor/examples/mnist/mlp"
 	"github.com/flordb/flor/internal/scratch"
 )
 
-// params are the example's hyper-parameters; their names are its flor.Arg
-// names.
-type params struct {
-	Hidden, Epochs, BatchSize, PrintEvery, TrainSize int
-	LR                                               float64
-	Seed                                             int64
-}
-
-func (p params) kwargs() []string {
-	return []string{
-		"hidden=" + strconv.Itoa(p.Hidden),
-		"epochs=" + strconv.Itoa(p.Epochs),
-		"batch_size=" + strconv.Itoa(p.BatchSize),
-		"lr=" + strconv.FormatFloat(p.LR, 'g', -1, 64),
-		"seed=" + strconv.FormatInt(p.Seed, 10),
-		"print_every=" + strconv.Itoa(p.PrintEvery),
-		"train_size=" + strconv.Itoa(p.TrainSize),
-	}
-}
-
-// steps is the number of steps of one epoch.
-func (p params) steps() int { return (p.TrainSize + p.BatchSize - 1) / p.BatchSize }
-
 // options are the command's flags.
 type options struct {
-	params
+	mnistargs.Params
 	Workers int
 	Single  bool
 	Repeat  int
@@ -102,13 +80,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		fmt.Fprint(stderr, usage)
 		fl.PrintDefaults()
 	}
-	fl.IntVar(&o.Hidden, "hidden", 128, "hidden units")
-	fl.IntVar(&o.Epochs, "epochs", 8, "epochs of the recorded run (about 4 s each on 2 idle cores with the other defaults)")
-	fl.IntVar(&o.BatchSize, "batch_size", 32, "batch size")
-	fl.IntVar(&o.PrintEvery, "print_every", 500, "log the loss every this many steps")
-	fl.IntVar(&o.TrainSize, "train_size", 60000, "training images used")
-	fl.Float64Var(&o.LR, "lr", 1e-3, "Adam learning rate")
-	fl.Int64Var(&o.Seed, "seed", 42, "random seed")
+	o.Params.Register(fl, 8, "epochs of the recorded run (about 4 s each on 2 idle cores with the other defaults)")
 	fl.IntVar(&o.Workers, "workers", goruntime.NumCPU(), "replay workers W (flor replay --workers)")
 	fl.BoolVar(&o.Single, "single", true, "also replay the outer and nested levels with 1 worker (when W > 1)")
 	fl.IntVar(&o.Repeat, "repeat", 1, "replays of each kind; the fastest counts")
@@ -133,9 +105,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			o.Levels = append(o.Levels, name)
 		}
 	}
+	sizeErr := o.Params.Check()
 	switch {
-	case o.Epochs <= 0, o.Hidden <= 0, o.BatchSize <= 0, o.PrintEvery <= 0, o.TrainSize <= 0:
-		return o, fmt.Errorf("%w: -epochs, -hidden, -batch_size, -print_every and -train_size must be positive", errUsage)
+	case sizeErr != nil:
+		return o, fmt.Errorf("%w: %w", errUsage, sizeErr)
 	case !(o.LR > 0):
 		return o, fmt.Errorf("%w: -lr %v: must be positive", errUsage, o.LR)
 	case o.Workers <= 0:
@@ -267,7 +240,7 @@ func (b *bench) env() []string {
 
 // trainArgs are the recorded run's arguments.
 func (b *bench) trainArgs() []string {
-	return append([]string{"-data", b.data, "--kwargs"}, b.o.kwargs()...)
+	return append([]string{"-data", b.data, "--kwargs"}, b.o.Kwargs()...)
 }
 
 // record runs the example once and reads back the time it recorded.
@@ -657,8 +630,8 @@ func (b *bench) checkNested(ctx context.Context, name string) (string, error) {
 			}
 		}
 	}
-	want := b.o.Epochs * b.o.steps()
-	wantPairs := b.o.Epochs * ((b.o.steps() + b.o.PrintEvery - 1) / b.o.PrintEvery)
+	want := b.o.Epochs * b.o.Steps()
+	wantPairs := b.o.Epochs * ((b.o.Steps() + b.o.PrintEvery - 1) / b.o.PrintEvery)
 	if n != want || pairs != wantPairs {
 		return "", fmt.Errorf("%w: %d %s values (%d where loss was logged), want %d (%d)", errCheck, n, name, pairs, want, wantPairs)
 	}
@@ -686,7 +659,7 @@ func (b *bench) report(w io.Writer) {
 	fmt.Fprintf(w, "flor replay speed on examples/mnist\n")
 	fmt.Fprintf(w, "machine: %s/%s, %d CPUs, %s; load average %s at start, %s at end\n",
 		goruntime.GOOS, goruntime.GOARCH, goruntime.NumCPU(), goVersion(), b.load0, b.load1)
-	fmt.Fprintf(w, "run: %s\n\n", strings.Join(o.kwargs(), " "))
+	fmt.Fprintf(w, "run: %s\n\n", strings.Join(o.Kwargs(), " "))
 
 	rec := b.recorded
 	fmt.Fprintf(w, "original run: mnist %s\n", strings.Join(b.trainArgs(), " "))
