@@ -157,6 +157,9 @@ type Registration struct {
 	Phase  Phase  `json:"phase"`
 
 	loc *loc // what it covers; nil when unknown
+	// covered is what an adapter's checkpoint saves and restores itself:
+	// the arguments of a call whose externalEffects entry covers them.
+	covered []*loc
 }
 
 // EffectKind classifies a side effect of a skip block or of the main

@@ -304,11 +304,19 @@ func (s *state) judge(bi *blockInfo, eff *Effect, pos token.Pos, regions []regio
 		}
 		eff.ReadAt = s.pos(at)
 		eff.Note = "math/rand's global source cannot be checkpointed"
+		if s.randWarned == nil {
+			s.randWarned = map[token.Pos]bool{}
+		}
+		s.randWarned[pos] = true
 		s.warnf(pos, "replay may differ: %s draws from math/rand's global source (%s) and it is drawn from again at %s; draw from a rand.Rand whose source is registered with flor.Checkpoint", where, site, eff.ReadAt.Short())
 		return
 	case eff.Kind == EffectChan || eff.Kind == EffectGoroutine || eff.loc == nil || eff.loc.root == nil:
 		eff.Note = "replay cannot restore this"
 		s.warnf(pos, "replay may differ: %s %s (%s), which replay cannot restore", where, eff.Desc, site)
+		return
+	}
+	if note := s.resetNote(eff.loc); note != "" {
+		eff.Note = note
 		return
 	}
 	at := s.readAfter(eff.loc.root, regions, bi)

@@ -86,6 +86,9 @@ func (s *state) analyzeCarried() {
 		case reg != nil:
 			eff.Checkpoint, eff.Restored = reg.Name, true
 			continue
+		case s.resetNote(l) != "":
+			eff.Note = s.resetNote(l)
+			continue
 		case eff.ReadAt.File == "":
 			eff.Note = "not read in a later iteration or after the main loop"
 			if unsaved != "" {
@@ -203,7 +206,15 @@ func (s *state) pureCall(call *ast.CallExpr) bool {
 // says why.
 func (s *state) coverage(l *loc) (reg *Registration, unsaved string) {
 	for _, r := range s.a.Checkpoints {
-		if (r.Phase != PhasePrefix && r.Phase != PhaseMain) || !r.loc.covers(l) {
+		if r.Phase != PhasePrefix && r.Phase != PhaseMain {
+			continue
+		}
+		for _, c := range r.covered {
+			if c.covers(l) {
+				return r, "" // the adapter saves it whole
+			}
+		}
+		if !r.loc.covers(l) {
 			continue
 		}
 		if why := gobSkips(r.loc, l); why != "" {

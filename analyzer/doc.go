@@ -29,6 +29,17 @@
 // source is local (not the standard library nor the module cache), its
 // functions are summarised too, to tell the pointers they only read.
 //
+// Functions of packages whose source is not read (GoMLX, the standard
+// library's readers, flor's adapters) are judged by one table of effect
+// summaries (external.go): which parameters they change, whether they draw
+// from math/rand's global generator, whether they move a data iterator,
+// and whether, registered with flor.Checkpoint, their result saves the
+// state of their arguments (florgomlx.Context(ctx, trainer) covers ctx
+// and trainer). Hazards are warned about at their call sites in the main
+// loop: draws from the global generator, in the program or in the
+// packages it calls, and data iterators whose position carries across
+// epochs.
+//
 // What analyzer is not for: rewriting code (package rewrite uses its
 // results), running programs, or proving the absence of every effect.
 // Effects it cannot see, such as writes through memory reached only from

@@ -17,7 +17,19 @@ type rawEffect struct {
 	l    *loc // nil when the state is unknown or not a variable
 	pos  token.Pos
 	desc string
+	// iter is set on a call that moves the data iterator at l (an
+	// externalEffects entry with advances or resets).
+	iter iterOp
 }
+
+// iterOp is what a call does to a data iterator's position.
+type iterOp uint8
+
+const (
+	iterNone iterOp = iota
+	iterAdvance
+	iterReset
+)
 
 // effWalker finds the effects a piece of code has on variables declared
 // outside it.
@@ -353,6 +365,10 @@ func (w *effWalker) external(call *ast.CallExpr, fn *types.Func) {
 	isMethod := sig != nil && sig.Recv() != nil
 	full := pkg + "." + fn.Name()
 	name := funcName(fn)
+	if e, ok := externalEffect(fn); ok {
+		w.applyExternal(call, fn, e)
+		return
+	}
 	if ioPkgs[pkg] || pkg == "fmt" && (strings.HasPrefix(fn.Name(), "Print") || strings.HasPrefix(fn.Name(), "Fprint") || strings.Contains(fn.Name(), "scan")) {
 		w.emit(EffectIO, nil, call.Pos(), "calls %s", name)
 		return
@@ -383,6 +399,9 @@ func (w *effWalker) external(call *ast.CallExpr, fn *types.Func) {
 			writes, known = s.foreignWrites(fn)
 		}
 		return !known || writes[param]
+	}
+	if sum := s.foreignSummary(fn); sum != nil && sum.rand {
+		w.emit(EffectRand, nil, call.Pos(), "calls %s, which draws from math/rand's global generator", name)
 	}
 	if isMethod {
 		sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr)
@@ -417,6 +436,46 @@ func (w *effWalker) external(call *ast.CallExpr, fn *types.Func) {
 			if l := s.referent(a); l != nil && may(i) {
 				w.emit(EffectCall, l, arg.Pos(), "passes %s (a pointer) to %s", s.text(a), name)
 			}
+		}
+	}
+}
+
+// applyExternal judges a call by its externalEffects entry.
+func (w *effWalker) applyExternal(call *ast.CallExpr, fn *types.Func, e extEffect) {
+	s := w.s
+	name := funcName(fn)
+	if e.rand {
+		w.emit(EffectRand, nil, call.Pos(), "calls %s, which draws from math/rand's global generator", name)
+	}
+	op := iterNone
+	switch {
+	case e.advances:
+		op = iterAdvance
+	case e.resets:
+		op = iterReset
+	}
+	if e.changes(-1) {
+		if sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr); ok {
+			var l *loc
+			if types.IsInterface(s.info.TypeOf(sel.X)) {
+				l = s.referent(sel.X)
+			} else if args, addr := s.argument(call, fn, -1); len(args) == 1 {
+				l = s.bind(args[0], addr, []step{{kind: stepDeref}})
+			}
+			if l != nil {
+				w.emit(EffectCall, l, call.Pos(), "calls %s", name)
+				if op != iterNone && len(w.out) > 0 && w.out[len(w.out)-1].l == l {
+					w.out[len(w.out)-1].iter = op
+				}
+			}
+		}
+	}
+	for i, arg := range call.Args {
+		if !e.changes(i) {
+			continue
+		}
+		if l := s.referent(arg); l != nil {
+			w.emit(EffectCall, l, arg.Pos(), "passes %s to %s", s.text(arg), name)
 		}
 	}
 }

@@ -28,22 +28,7 @@ const foreignMode = packages.NeedName | packages.NeedFiles | packages.NeedSyntax
 // parameters (-1: the receiver) it may write through; known is false when
 // its source is not local or cannot be analysed.
 func (s *state) foreignWrites(fn *types.Func) (writes map[int]bool, known bool) {
-	if s.noForeign || fn.Pkg() == nil || fn.Pkg() == s.pkg.Types {
-		return nil, false
-	}
-	file := s.fset.Position(fn.Pos()).Filename
-	if !localSource(file) {
-		return nil, false
-	}
-	fs := s.foreignState(fn.Pkg().Path())
-	if fs == nil {
-		return nil, false
-	}
-	decl := fs.declOf(fn)
-	if decl == nil || decl.Body == nil {
-		return nil, false
-	}
-	sum := fs.summaries[decl]
+	sum := s.foreignSummary(fn)
 	if sum == nil {
 		return nil, false
 	}
@@ -52,6 +37,28 @@ func (s *state) foreignWrites(fn *types.Func) (writes map[int]bool, known bool) 
 		writes[p.param] = true
 	}
 	return writes, true
+}
+
+// foreignSummary returns the summary of fn, a function of another package
+// of local source; nil when its source is not local or cannot be
+// analysed.
+func (s *state) foreignSummary(fn *types.Func) *summary {
+	if s.noForeign || fn.Pkg() == nil || fn.Pkg() == s.pkg.Types {
+		return nil
+	}
+	file := s.fset.Position(fn.Pos()).Filename
+	if !localSource(file) {
+		return nil
+	}
+	fs := s.foreignState(fn.Pkg().Path())
+	if fs == nil {
+		return nil
+	}
+	decl := fs.declOf(fn)
+	if decl == nil || decl.Body == nil {
+		return nil
+	}
+	return fs.summaries[decl]
 }
 
 // localSource reports whether file is a package's source outside the

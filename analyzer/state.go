@@ -50,6 +50,13 @@ type state struct {
 	foreign   map[string]*state
 	noForeign bool
 
+	// randWarned holds the draws from math/rand's global generator that
+	// a block's warning names already.
+	randWarned map[token.Pos]bool
+	// resetAt holds the data iterators the main loop's body resets in
+	// every iteration, and where.
+	resetAt map[*types.Var]token.Pos
+
 	blocks    []*blockInfo
 	skippable int // skippable candidate loops so far, for loop#N ids
 }
@@ -105,10 +112,12 @@ func AnalyzePackage(pkg *packages.Package, src *Sources) (*Analysis, error) {
 	if s.mainLoop == nil {
 		s.errorf(mainDecl.Name.Pos(), ErrNoMainLoop, "no flor.Loop runs from main, so there is no main loop to checkpoint and replay; wrap the training loop: for epoch := range flor.Loop(\"epoch\", flor.Range(n))")
 	}
+	s.findResets()
 	for _, b := range s.blocks {
 		s.analyzeBlock(b)
 	}
 	s.analyzeCarried()
+	s.analyzeHazards()
 	s.sortDiagnostics()
 	return a, a.Err()
 }

@@ -326,7 +326,7 @@ func (s *state) walkCall(call *ast.CallExpr, c *ctx) {
 		}
 		s.a.Checkpoints = append(s.a.Checkpoints, &Registration{
 			Name: name, Pos: s.pos(call.Pos()), Object: s.text(call.Args[1]), Phase: c.phase(s),
-			loc: s.regLoc(call.Args[1]),
+			loc: s.regLoc(call.Args[1]), covered: s.adapterCovers(call.Args[1]),
 		})
 	case "Loop":
 		if !s.ranged[call] {

@@ -1,0 +1,207 @@
+package analyzer
+
+import (
+	"go/ast"
+	"go/types"
+	"strings"
+
+	"golang.org/x/tools/go/types/typeutil"
+)
+
+// External effect summaries: what functions of packages the analysis does
+// not read do to what they are given, where their signatures say too
+// little or too much (a pointer receiver that only reads, a method that
+// draws from math/rand's global generator, a data iterator). A package
+// that is not listed is judged by signatures, or summarised from its
+// source when that source is local.
+//
+// Keys are "import/path.Func" for functions and "import/path.Type.Method"
+// for methods, whatever the receiver's pointerness, interface methods
+// included; "import/path.Type.*" gives every method of Type not listed by
+// name.
+
+// extEffect is the summary of one external function or method.
+type extEffect struct {
+	// writes lists the parameters (-1: the receiver) the function may
+	// change; the others it only reads, or changes only in caches that
+	// are not state (a lazily loaded variable, a compiled graph).
+	writes []int
+	// rand: it draws from math/rand's (or math/rand/v2's) global
+	// generator, which no checkpoint restores.
+	rand bool
+	// advances: the receiver is a data iterator and the call moves its
+	// position; resets: the call moves it back to its start.
+	advances, resets bool
+	// covers: registered with flor.Checkpoint, the call's result saves
+	// and restores the state of its arguments and of what they hold (an
+	// adapter's checkpoint, such as florgomlx.Context(ctx, trainer)).
+	covers bool
+}
+
+var (
+	reads        = extEffect{}
+	recv         = extEffect{writes: []int{-1}}
+	iterAdvances = extEffect{writes: []int{-1}, advances: true}
+	iterResets   = extEffect{writes: []int{-1}, resets: true}
+)
+
+const (
+	gomlxContext  = "github.com/gomlx/gomlx/pkg/ml/context."
+	gomlxTrain    = "github.com/gomlx/gomlx/pkg/ml/train."
+	gomlxDatasets = "github.com/gomlx/gomlx/pkg/ml/datasets."
+	florgomlx     = "github.com/flordb/flor/contrib/florgomlx."
+)
+
+// externalEffects is the table of summaries.
+var externalEffects = map[string]extEffect{
+	// A GoMLX context shares its variables and parameters between every
+	// *Context derived from it; these only read them, or derive a new
+	// *Context.
+	gomlxContext + "Context.*":                         recv,
+	gomlxContext + "Context.In":                        reads,
+	gomlxContext + "Context.Inf":                       reads,
+	gomlxContext + "Context.InAbsPath":                 reads,
+	gomlxContext + "Context.Reuse":                     reads,
+	gomlxContext + "Context.Checked":                   reads,
+	gomlxContext + "Context.Scope":                     reads,
+	gomlxContext + "Context.IsReuse":                   reads,
+	gomlxContext + "Context.IsChecked":                 reads,
+	gomlxContext + "Context.GetParam":                  reads,
+	gomlxContext + "Context.Loader":                    reads,
+	gomlxContext + "Context.NumVariables":              reads,
+	gomlxContext + "Context.IterVariables":             reads,
+	gomlxContext + "Context.IterVariablesInScope":      reads,
+	gomlxContext + "Context.EnumerateVariables":        reads,
+	gomlxContext + "Context.EnumerateVariablesInScope": reads,
+	gomlxContext + "Context.EnumerateParams":           reads,
+	gomlxContext + "Context.IterParams":                reads,
+	gomlxContext + "Context.GetVariable":               reads, // loads lazily: a cache
+	gomlxContext + "Context.GetVariableByScopeAndName": reads,
+	gomlxContext + "Context.InspectVariable":           reads,
+	gomlxContext + "Context.InspectVariableIfLoaded":   reads,
+	gomlxContext + "GetParamOr":                        reads,
+	gomlxContext + "Variable.Value":                    reads,
+	gomlxContext + "Variable.MustValue":                reads,
+	gomlxContext + "Variable.Shape":                    reads,
+	gomlxContext + "Variable.Name":                     reads,
+	gomlxContext + "Variable.Scope":                    reads,
+	gomlxContext + "Variable.ParameterName":            reads,
+
+	// A trainer's steps change the trainer and, through it, the
+	// variables of the context it was built on; Eval starts its data set
+	// from the beginning, so the data set's position carries nothing.
+	gomlxTrain + "Trainer.TrainStep":    recv,
+	gomlxTrain + "Trainer.EvalStep":     recv,
+	gomlxTrain + "Trainer.Eval":         recv,
+	gomlxTrain + "Trainer.Context":      reads,
+	gomlxTrain + "Trainer.TrainMetrics": reads,
+	gomlxTrain + "Trainer.EvalMetrics":  reads,
+	gomlxTrain + "Trainer.Metrics":      reads,
+	gomlxTrain + "Trainer.GlobalStep":   reads,
+	gomlxTrain + "Dataset.Yield":        iterAdvances,
+	gomlxTrain + "Dataset.Reset":        iterResets,
+	gomlxTrain + "Dataset.Name":         reads,
+
+	gomlxDatasets + "InMemoryDataset.Shuffle": {writes: []int{-1}, rand: true},
+	gomlxDatasets + "InMemoryDataset.Yield":   iterAdvances,
+	gomlxDatasets + "InMemoryDataset.Reset":   iterResets,
+	gomlxDatasets + "InMemoryDataset.Name":    reads,
+
+	florgomlx + "Context":        {covers: true},
+	florgomlx + "LogMetrics":     reads,
+	florgomlx + "LogEvalMetrics": reads,
+	florgomlx + "MetricName":     reads,
+
+	// The standard library's readers move through their input.
+	"encoding/csv.Reader.Read":     iterAdvances,
+	"encoding/csv.Reader.ReadAll":  iterAdvances,
+	"encoding/json.Decoder.Decode": iterAdvances,
+	"encoding/json.Decoder.Token":  iterAdvances,
+	"bufio.Scanner.Scan":           iterAdvances,
+	"bufio.Reader.ReadString":      iterAdvances,
+	"bufio.Reader.ReadLine":        iterAdvances,
+	"bytes.Reader.Read":            iterAdvances,
+	"bytes.Reader.Seek":            iterResets,
+	"strings.Reader.Read":          iterAdvances,
+	"strings.Reader.Seek":          iterResets,
+}
+
+// externalKey is fn's key in externalEffects.
+func externalKey(fn *types.Func) string {
+	fn = fn.Origin()
+	if fn.Pkg() == nil {
+		return fn.Name()
+	}
+	sig, _ := fn.Type().(*types.Signature)
+	if sig == nil || sig.Recv() == nil {
+		return fn.Pkg().Path() + "." + fn.Name()
+	}
+	t := sig.Recv().Type()
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	name := ""
+	switch t := t.(type) {
+	case *types.Named:
+		name = t.Obj().Name()
+	case *types.Alias:
+		name = t.Obj().Name()
+	default:
+		// A method of an interface literal: named by the interface
+		// type the method belongs to, which go/types does not keep.
+		name = strings.TrimPrefix(types.TypeString(t, nil), fn.Pkg().Path()+".")
+	}
+	return fn.Pkg().Path() + "." + name + "." + fn.Name()
+}
+
+// externalEffect returns the summary of fn, if the table has one.
+func externalEffect(fn *types.Func) (extEffect, bool) {
+	key := externalKey(fn)
+	if e, ok := externalEffects[key]; ok {
+		return e, true
+	}
+	if i := strings.LastIndexByte(key, '.'); i > 0 {
+		if e, ok := externalEffects[key[:i]+".*"]; ok {
+			return e, true
+		}
+	}
+	return extEffect{}, false
+}
+
+func (e extEffect) changes(param int) bool {
+	for _, p := range e.writes {
+		if p == param {
+			return true
+		}
+	}
+	return false
+}
+
+// adapterCovers returns what the registered expression e saves and
+// restores itself: when e is a call of an adapter whose entry covers its
+// arguments, what each argument refers to (what a pointer points to, or
+// the variable itself).
+func (s *state) adapterCovers(e ast.Expr) []*loc {
+	call, ok := ast.Unparen(e).(*ast.CallExpr)
+	if !ok {
+		return nil
+	}
+	fn, ok := typeutil.Callee(s.info, call).(*types.Func)
+	if !ok {
+		return nil
+	}
+	if x, ok := externalEffect(fn); !ok || !x.covers {
+		return nil
+	}
+	var out []*loc
+	for _, arg := range call.Args {
+		l := s.referent(arg)
+		if l == nil {
+			l = s.canon(s.exprLoc(arg))
+		}
+		if l != nil {
+			out = append(out, l)
+		}
+	}
+	return out
+}
