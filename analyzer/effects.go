@@ -445,7 +445,11 @@ func (w *effWalker) applyExternal(call *ast.CallExpr, fn *types.Func, e extEffec
 	s := w.s
 	name := funcName(fn)
 	if e.rand {
-		w.emit(EffectRand, nil, call.Pos(), "calls %s, which draws from math/rand's global generator", name)
+		when := ""
+		if e.randWhen != "" {
+			when = " " + e.randWhen
+		}
+		w.emit(EffectRand, nil, call.Pos(), "calls %s, which draws from math/rand's global generator%s", name, when)
 	}
 	op := iterNone
 	switch {

@@ -29,6 +29,8 @@ type extEffect struct {
 	// rand: it draws from math/rand's (or math/rand/v2's) global
 	// generator, which no checkpoint restores.
 	rand bool
+	// randWhen, when set, is the condition under which it draws.
+	randWhen string
 	// advances: the receiver is a data iterator and the call moves its
 	// position; resets: the call moves it back to its start.
 	advances, resets bool
@@ -103,9 +105,11 @@ var externalEffects = map[string]extEffect{
 	gomlxTrain + "Dataset.Name":         reads,
 
 	gomlxDatasets + "InMemoryDataset.Shuffle": {writes: []int{-1}, rand: true},
-	gomlxDatasets + "InMemoryDataset.Yield":   iterAdvances,
-	gomlxDatasets + "InMemoryDataset.Reset":   iterResets,
-	gomlxDatasets + "InMemoryDataset.Name":    reads,
+	// Reset reshuffles a shuffled data set, and so does Yield at the end
+	// of a looping one.
+	gomlxDatasets + "InMemoryDataset.Yield": {writes: []int{-1}, advances: true, rand: true, randWhen: "when it loops over a shuffled data set"},
+	gomlxDatasets + "InMemoryDataset.Reset": {writes: []int{-1}, resets: true, rand: true, randWhen: "when the data set is shuffled"},
+	gomlxDatasets + "InMemoryDataset.Name":  reads,
 
 	florgomlx + "Context":        {covers: true},
 	florgomlx + "LogMetrics":     reads,
