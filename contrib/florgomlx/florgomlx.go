@@ -18,12 +18,15 @@
 //	}
 //
 // A checkpoint restored before the graph is built (a replay worker that
-// starts at a later epoch) hands its values to the context through GoMLX's
-// own lazy loading (context.Loader, the mechanism of package checkpoints):
-// each variable takes its saved value when the graph creates it. The
-// trainers given to Context are switched to ctx.Reuse(), as GoMLX's
-// train.Loop does after loading a checkpoint, so that building the graph
-// reuses the loaded variables instead of panicking that they already exist.
+// starts at a later epoch) hands the variables the context lacks to it
+// through GoMLX's own loading mechanism (a context.Loader, as package
+// checkpoints does), and loads them at once, as checkpoints'
+// Config.Immediate does, so that ctx.IterVariables lists them; the graph
+// then finds them when it asks for them. The trainers given to Context are
+// switched to ctx.Reuse(), as GoMLX's train.Loop does after loading a
+// checkpoint, so that building the graph reuses the loaded variables
+// instead of panicking that they already exist. No ctx.Checked(false) is
+// needed.
 //
 // Keep the program's RNG state in the context (ctx.SetRNGStateFromSeed) or
 // in a seeded rand.Rand registered with flor.Checkpoint: the global
@@ -93,8 +96,9 @@ func Context(ctx *context.Context, trainers ...*train.Trainer) *State {
 
 // saved is one variable as the checkpoint holds it.
 type saved struct {
-	param string // scope and name, as context.Variable.ParameterName
-	value *tensors.Tensor
+	param     string // scope and name, as context.Variable.ParameterName
+	value     *tensors.Tensor
+	trainable bool
 }
 
 // MarshalBinary encodes every variable of the context, and the restored
@@ -118,13 +122,13 @@ func (s *State) MarshalBinary() (data []byte, err error) {
 		if val == nil {
 			continue // not initialised yet: nothing to save
 		}
-		vars = append(vars, saved{stable(v.ParameterName()), val})
+		vars = append(vars, saved{stable(v.ParameterName()), val, v.Trainable})
 		seen[v.ParameterName()] = true
 	}
 	if l := s.active(); l != nil {
 		for name, t := range l.pending {
 			if !seen[name] {
-				vars = append(vars, saved{stable(name), t})
+				vars = append(vars, saved{stable(name), t, true})
 			}
 		}
 	}
@@ -136,6 +140,11 @@ func (s *State) MarshalBinary() (data []byte, err error) {
 	for _, v := range vars {
 		sh := v.value.Shape()
 		writeString(&b, v.param)
+		trainable := uint64(0)
+		if v.trainable {
+			trainable = 1
+		}
+		writeUint(&b, trainable)
 		writeUint(&b, uint64(sh.DType))
 		writeUint(&b, uint64(len(sh.Dimensions)))
 		for _, d := range sh.Dimensions {
@@ -165,6 +174,7 @@ func (s *State) UnmarshalBinary(data []byte) error {
 		return err
 	}
 	pending := map[string]*tensors.Tensor{}
+	trainable := map[string]bool{}
 	_, fromStable := s.metricScopes()
 	for _, v := range vars {
 		scope, name := context.VariableScopeAndNameFromParameterName(v.param)
@@ -179,6 +189,7 @@ func (s *State) UnmarshalBinary(data []byte) error {
 			continue
 		}
 		pending[v.param] = v.value
+		trainable[v.param] = v.trainable
 	}
 	l := s.active()
 	if l == nil {
@@ -192,6 +203,16 @@ func (s *State) UnmarshalBinary(data []byte) error {
 	l.pending = pending
 	if len(pending) == 0 {
 		return nil
+	}
+	// Load them now, as checkpoints.Config.Immediate does, so that the
+	// context lists them (IterVariables) before a graph asks for them.
+	for param, tr := range trainable {
+		scope, name := context.VariableScopeAndNameFromParameterName(param)
+		v := s.ctx.GetVariableByScopeAndName(scope, name)
+		if v == nil {
+			return fmt.Errorf("%w: variable %s was not loaded", ErrContext, param)
+		}
+		v.Trainable = tr
 	}
 	for _, t := range s.trainers {
 		// The first graph a trainer builds checks that its variables are
@@ -269,6 +290,10 @@ func decode(data []byte) ([]saved, error) {
 		if err != nil {
 			return nil, err
 		}
+		trainable, err := readUint(r)
+		if err != nil {
+			return nil, err
+		}
 		dt, err := readUint(r)
 		if err != nil {
 			return nil, err
@@ -304,7 +329,7 @@ func decode(data []byte) ([]saved, error) {
 		if rerr != nil {
 			return nil, fmt.Errorf("%w: variable %s: %w", ErrFormat, param, rerr)
 		}
-		vars = append(vars, saved{param, t})
+		vars = append(vars, saved{param, t, trainable == 1})
 	}
 	return vars, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
@@ -100,9 +101,21 @@ func TestRoundTrip(t *testing.T) {
 		if err := st.UnmarshalBinary(ckpt); err != nil {
 			t.Fatal(err)
 		}
-		// Not loaded yet, the values still belong in a checkpoint.
 		if again := marshal(t, s); !bytes.Equal(again, ckpt) {
 			t.Fatalf("a restored, unbuilt context saves %d bytes that differ from the %d restored", len(again), len(ckpt))
+		}
+		// Listed before the graph asks for them, flags included.
+		if got, want := s.ctx.NumVariables(), orig.ctx.NumVariables(); got != want {
+			t.Fatalf("a restored, unbuilt context has %d variables, the original %d", got, want)
+		}
+		for v := range orig.ctx.IterVariables() {
+			if strings.HasPrefix(v.Scope(), "/metrics/") {
+				continue // named with a UUID per trainer
+			}
+			r := s.ctx.InspectVariableIfLoaded(v.Scope(), v.Name())
+			if r == nil || r.Trainable != v.Trainable {
+				t.Errorf("variable %s: restored as %v, trainable %v", v.ParameterName(), r, v.Trainable)
+			}
 		}
 		if got := steps(t, s, 3, 6); !equalBits(got, want) {
 			t.Fatalf("losses after restore %v, want %v", got, want)
