@@ -340,6 +340,9 @@ func (s *state) judge(bi *blockInfo, eff *Effect, pos token.Pos, regions []regio
 			return
 		}
 	}
+	if hint := s.builtOnHint(eff.loc); hint != "" {
+		why = hint
+	}
 	eff.Note = why
 	if bi.warned[eff.loc.root] {
 		return // one warning per variable and block

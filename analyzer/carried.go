@@ -108,6 +108,9 @@ func (s *state) analyzeCarried() {
 		if unsaved != "" {
 			why = " (" + unsaved + ")"
 		}
+		if hint := s.builtOnHint(l); hint != "" {
+			why = " (" + hint + ")"
+		}
 		s.warnf(e.pos, "replay may differ with several workers or after the main loop: %s is changed in the main loop (%s) and read at %s, but is not checkpointed%s", eff.Var, eff.Pos.Short(), eff.ReadAt.Short(), why)
 	}
 }

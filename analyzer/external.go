@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"fmt"
 	"go/ast"
 	"go/types"
 	"strings"
@@ -38,6 +39,10 @@ type extEffect struct {
 	// and restores the state of its arguments and of what they hold (an
 	// adapter's checkpoint, such as florgomlx.Context(ctx, trainer)).
 	covers bool
+	// builtOn lists the arguments the result is built on and shares
+	// state with (a trainer built on a context): an adapter that covers
+	// the argument must be given the result too.
+	builtOn []int
 }
 
 var (
@@ -92,6 +97,7 @@ var externalEffects = map[string]extEffect{
 	// A trainer's steps change the trainer and, through it, the
 	// variables of the context it was built on; Eval starts its data set
 	// from the beginning, so the data set's position carries nothing.
+	gomlxTrain + "NewTrainer":           {builtOn: []int{1}},
 	gomlxTrain + "Trainer.TrainStep":    recv,
 	gomlxTrain + "Trainer.EvalStep":     recv,
 	gomlxTrain + "Trainer.Eval":         recv,
@@ -208,4 +214,43 @@ func (s *state) adapterCovers(e ast.Expr) []*loc {
 		}
 	}
 	return out
+}
+
+// builtOnHint says, for state l that no checkpoint covers, that it was
+// built on what an adapter's checkpoint covers (trainer :=
+// train.NewTrainer(backend, ctx, ...), with florgomlx.Context(ctx)
+// registered), and so belongs in that adapter's call; "" otherwise.
+func (s *state) builtOnHint(l *loc) string {
+	if l == nil || l.root == nil || s.vars[l.root] == nil {
+		return ""
+	}
+	call, ok := ast.Unparen(s.vars[l.root].def).(*ast.CallExpr)
+	if !ok {
+		return ""
+	}
+	fn, ok := typeutil.Callee(s.info, call).(*types.Func)
+	if !ok {
+		return ""
+	}
+	x, ok := externalEffect(fn)
+	if !ok {
+		return ""
+	}
+	for _, i := range x.builtOn {
+		if i >= len(call.Args) {
+			continue
+		}
+		arg := s.canon(s.exprLoc(call.Args[i]))
+		if arg == nil {
+			continue
+		}
+		for _, r := range s.a.Checkpoints {
+			for _, c := range r.covered {
+				if c.root == arg.root {
+					return fmt.Sprintf("%s is built on %s, which checkpoint %q covers: pass %s to %s too", l.root.Name(), arg.root.Name(), r.Name, l.root.Name(), r.Object)
+				}
+			}
+		}
+	}
+	return ""
 }

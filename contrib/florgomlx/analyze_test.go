@@ -61,6 +61,7 @@ func TestHazards(t *testing.T) {
 		"main.go:42:23: replay may differ: the data iterator *ds moves in the main loop",
 		// The trainer is left out of florgomlx.Context(ctx).
 		"main.go:46:14: replay may differ: *trainer is changed in loop \"step\"",
+		`trainer is built on ctx, which checkpoint "model" covers: pass trainer to florgomlx.Context(ctx) too`,
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("no warning %q in:\n%s", want, all)
