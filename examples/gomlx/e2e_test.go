@@ -27,7 +27,7 @@ var runKwargs = [][]string{
 // newStatements go into the newest version: at the top of the epoch
 // loop, and in the step loop.
 var newStatements = []struct{ anchor, stmt string }{
-	{"\t\tperm := rng.Perm(trainSet.N)", "\t\tflor.Log(\"acc_top\", Evaluate(learner, testSet, batchSize))\n"},
+	{"\t\tperm := rng.Perm(trainSet.N)", "\t\tflor.Log(\"acc_top\", mnistmlp.Evaluate(learner, testSet, batchSize))\n"},
 	{"\t\t\tif step%printEvery == 0 {", "\t\t\tflor.Log(\"loss_x\", m[0].Value())\n"},
 }
 
@@ -53,8 +53,8 @@ func newProject(t *testing.T, dir, root string) *project {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gomod := fmt.Sprintf("module gomlxproj\n\ngo 1.26\n\nrequire (\n\t%[1]s v0.0.0\n\t%[1]s/contrib/florgomlx v0.0.0\n\tgithub.com/gomlx/gomlx v0.26.0\n)\n\nreplace (\n\t%[1]s => %[2]s\n\t%[1]s/contrib/florgomlx => %[3]s\n)\n",
-		scratch.FlorModule, root, filepath.Join(root, "contrib", "florgomlx"))
+	gomod := fmt.Sprintf("module gomlxproj\n\ngo 1.26\n\nrequire (\n\t%[1]s v0.0.0\n\t%[1]s/contrib/florgomlx v0.0.0\n\t%[1]s/examples/gomlx v0.0.0\n\tgithub.com/gomlx/gomlx v0.26.0\n)\n\nreplace (\n\t%[1]s => %[2]s\n\t%[1]s/contrib/florgomlx => %[3]s\n\t%[1]s/examples/gomlx => %[4]s\n)\n",
+		scratch.FlorModule, root, filepath.Join(root, "contrib", "florgomlx"), filepath.Join(root, "examples", "gomlx"))
 	var sum []byte
 	for _, f := range []string{filepath.Join(root, "go.sum"), "go.sum"} {
 		b, err := os.ReadFile(f)
@@ -155,10 +155,6 @@ func TestReplayEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	model, err := os.ReadFile("model.go")
-	if err != nil {
-		t.Fatal(err)
-	}
 	v1 := string(mainV1)
 	v2 := strings.ReplaceAll(v1, "trainer", "learner")
 	if !strings.Contains(v2, "learner := train.NewTrainer") {
@@ -173,7 +169,6 @@ func TestReplayEndToEnd(t *testing.T) {
 	}
 
 	proj := newProject(t, filepath.Join(base, "proj"), root)
-	proj.write("model.go", string(model))
 	proj.write("main.go", v1)
 	proj.commit("v1")
 	proj.train(runKwargs[0])
@@ -183,7 +178,6 @@ func TestReplayEndToEnd(t *testing.T) {
 	proj.write("main.go", newest)
 
 	fresh := newProject(t, filepath.Join(base, "fresh"), root)
-	fresh.write("model.go", string(model))
 	fresh.write("main.go", newest)
 	fresh.commit("new")
 	fresh.train(runKwargs...)

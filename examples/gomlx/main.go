@@ -15,6 +15,7 @@ import (
 
 	"github.com/flordb/flor"
 	"github.com/flordb/flor/contrib/florgomlx"
+	"github.com/flordb/flor/examples/gomlx/mnistmlp"
 	"github.com/flordb/flor/examples/mnist/mlp"
 	"github.com/gomlx/gomlx/backends"
 	_ "github.com/gomlx/gomlx/backends/simplego"
@@ -44,11 +45,11 @@ func main() {
 
 	backend := backends.MustNew()
 	ctx := context.New()
-	florgomlx.Args(ctx, map[string]any{optimizers.ParamLearningRate: 1e-3, ParamHidden: 64})
+	florgomlx.Args(ctx, map[string]any{optimizers.ParamLearningRate: 1e-3, mnistmlp.ParamHidden: 64})
 	if err := ctx.SetRNGStateFromSeed(seed); err != nil {
 		fail(err)
 	}
-	trainer := train.NewTrainer(backend, ctx, Model, losses.SparseCategoricalCrossEntropyLogits,
+	trainer := train.NewTrainer(backend, ctx, mnistmlp.Model, losses.SparseCategoricalCrossEntropyLogits,
 		optimizers.Adam().Done(), nil,
 		[]metrics.Interface{metrics.NewSparseCategoricalAccuracy("Accuracy", "#acc")})
 	// The shuffle draws from its own seeded source, checkpointed with the
@@ -62,7 +63,7 @@ func main() {
 	for range flor.Loop("epoch", flor.Range(epochs)) {
 		perm := rng.Perm(trainSet.N)
 		for step := range flor.Loop("step", flor.Range(steps)) {
-			inputs, labels := Batch(trainSet, perm[step*batchSize:(step+1)*batchSize])
+			inputs, labels := mnistmlp.Batch(trainSet, perm[step*batchSize:(step+1)*batchSize])
 			m, err := trainer.TrainStep(nil, inputs, labels)
 			if err != nil {
 				fail(err)
@@ -71,9 +72,9 @@ func main() {
 				florgomlx.LogMetrics(trainer, m)
 			}
 		}
-		flor.Log("val_acc", Evaluate(trainer, testSet, batchSize))
+		flor.Log("val_acc", mnistmlp.Evaluate(trainer, testSet, batchSize))
 	}
-	flor.Log("accuracy", Evaluate(trainer, testSet, batchSize))
+	flor.Log("accuracy", mnistmlp.Evaluate(trainer, testSet, batchSize))
 }
 
 // check rejects hyper-parameters the training loop cannot run with.

@@ -1,6 +1,10 @@
-package main
+// Package mnistmlp is the GoMLX model of the example: a multi-layer
+// perceptron on MNIST, its batches and its evaluation. It calls no flor
+// function, so that the benchmark trains it with and without flor.
+package mnistmlp
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/flordb/flor/examples/mnist/mlp"
@@ -39,12 +43,14 @@ func Batch(d *mlp.Dataset, idx []int) (inputs, labels []*tensors.Tensor) {
 }
 
 // Evaluate returns the model's accuracy on d, in batches of batchSize (the
-// last one shorter).
+// last one shorter): the last of the trainer's eval metrics, which must
+// be an accuracy. It panics when the evaluation fails, as GoMLX's Must
+// functions do.
 func Evaluate(trainer *train.Trainer, d *mlp.Dataset, batchSize int) float64 {
 	ds := &batches{d: d, size: batchSize}
 	m, err := trainer.Eval(ds)
 	if err != nil {
-		fail(err)
+		panic(fmt.Errorf("evaluating on %d images: %w", d.N, err))
 	}
 	return float64(m[len(m)-1].Value().(float32))
 }
