@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flordb/flor/examples/gomlx/internal/gomlxproj"
 	"github.com/flordb/flor/internal/scratch"
 )
 
@@ -31,42 +32,20 @@ var newStatements = []struct{ anchor, stmt string }{
 	{"\t\t\tif step%printEvery == 0 {", "\t\t\tflor.Log(\"loss_x\", m[0].Value())\n"},
 }
 
-// env is the environment of every command the test runs: GoMLX's pure-Go
-// backend, no download of XLA, modules resolved as needed, records in the
-// project.
-func env() []string {
-	return append(os.Environ(), "GOMLX_BACKEND=go", "GOMLX_NO_AUTO_INSTALL=1", "GOFLAGS=-mod=mod", "GOWORK=off",
-		"FLOR_HOME=", "FLOR_ECHO=0", "FLOR_PROGRESS=0")
-}
-
 type project struct {
 	t   *testing.T
 	dir string
 	p   *scratch.Project
 }
 
-// newProject lays out a scratch git project whose module requires this
-// checkout's flor, florgomlx and GoMLX.
+// newProject lays out a scratch git project for the example.
 func newProject(t *testing.T, dir, root string) *project {
 	t.Helper()
-	p, err := scratch.New(dir, "gomlxproj", root, nil)
+	p, err := gomlxproj.New(dir, root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gomod := fmt.Sprintf("module gomlxproj\n\ngo 1.26\n\nrequire (\n\t%[1]s v0.0.0\n\t%[1]s/contrib/florgomlx v0.0.0\n\t%[1]s/examples/gomlx v0.0.0\n\tgithub.com/gomlx/gomlx v0.26.0\n)\n\nreplace (\n\t%[1]s => %[2]s\n\t%[1]s/contrib/florgomlx => %[3]s\n\t%[1]s/examples/gomlx => %[4]s\n)\n",
-		scratch.FlorModule, root, filepath.Join(root, "contrib", "florgomlx"), filepath.Join(root, "examples", "gomlx"))
-	var sum []byte
-	for _, f := range []string{filepath.Join(root, "go.sum"), "go.sum"} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum = append(sum, b...)
-	}
-	pr := &project{t: t, dir: dir, p: p}
-	pr.write("go.mod", gomod)
-	pr.write("go.sum", string(sum))
-	return pr
+	return &project{t: t, dir: dir, p: p}
 }
 
 func (p *project) write(name, content string) {
@@ -87,7 +66,7 @@ func (p *project) run(name string, args ...string) string {
 	p.t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Dir = p.dir
-	cmd.Env = env()
+	cmd.Env = gomlxproj.Env()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		p.t.Fatalf("%s %v: %v\n%s", filepath.Base(name), args, err, out)
@@ -111,7 +90,7 @@ func (p *project) values(flor, name string) map[string]any {
 	p.t.Helper()
 	cmd := exec.Command(flor, "dataframe", "--format", "json", "seed", name)
 	cmd.Dir = p.dir
-	cmd.Env = env()
+	cmd.Env = gomlxproj.Env()
 	out, err := cmd.Output()
 	if err != nil {
 		p.t.Fatalf("flor dataframe %s: %v", name, err)
