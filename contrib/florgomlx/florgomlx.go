@@ -40,6 +40,7 @@ package florgomlx
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
@@ -60,7 +61,9 @@ var ErrFormat = errors.New("florgomlx: bad checkpoint data")
 // ErrContext: the context's variables cannot be read or set.
 var ErrContext = errors.New("florgomlx: context")
 
-// magic opens every checkpoint; the digit is the format's version.
+// magic opens every checkpoint; the digit is the format's version. The
+// variables follow (name, trainable flag, dtype, dimensions, raw bytes),
+// then the parameters (scope, key, gob-encoded value), all sorted.
 const magic = "florgomlx1\n"
 
 // State is a GoMLX context as flor checkpoints it: an
@@ -83,8 +86,9 @@ type State struct {
 //
 //	flor.Checkpoint("model", florgomlx.Context(ctx, trainer))
 //
-// saves every variable of ctx (the variables are shared by every
-// *context.Context derived from it, ctx.In("scope") included) and restores
+// saves every variable and every parameter of ctx (they are shared by
+// every *context.Context derived from it, ctx.In("scope") included;
+// parameter values must be of types gob encodes) and restores
 // them bit for bit, whether or not a graph has been built yet. Pass the
 // trainers made from ctx: a restore that happens before their graph is
 // built switches them to ctx.Reuse(), and their metrics' state (moving
@@ -161,7 +165,51 @@ func (s *State) MarshalBinary() (data []byte, err error) {
 			return nil, werr
 		}
 	}
+	ps, err := s.params()
+	if err != nil {
+		return nil, err
+	}
+	writeUint(&b, uint64(len(ps)))
+	for _, p := range ps {
+		writeString(&b, p.scope)
+		writeString(&b, p.key)
+		writeString(&b, string(p.gob))
+	}
 	return b.Bytes(), nil
+}
+
+// param is a context parameter as the checkpoint holds it.
+type param struct {
+	scope, key string
+	gob        []byte // the value, gob-encoded as an interface
+}
+
+// boxed carries a parameter's value through gob as an interface, so that
+// it decodes to its own type.
+type boxed struct{ V any }
+
+// params encodes the context's parameters in scope and key order.
+func (s *State) params() ([]param, error) {
+	var ps []param
+	var err error
+	s.ctx.EnumerateParams(func(scope, key string, value any) {
+		if err != nil {
+			return
+		}
+		var b bytes.Buffer
+		if e := gob.NewEncoder(&b).Encode(boxed{value}); e != nil {
+			err = fmt.Errorf("%w: parameter %q in scope %q: a %T, which gob cannot encode: %w", ErrContext, key, scope, value, e)
+			return
+		}
+		ps = append(ps, param{scope, key, b.Bytes()})
+	})
+	sort.Slice(ps, func(i, j int) bool {
+		if ps[i].scope != ps[j].scope {
+			return ps[i].scope < ps[j].scope
+		}
+		return ps[i].key < ps[j].key
+	})
+	return ps, err
 }
 
 // UnmarshalBinary restores the variables saved by MarshalBinary: those the
@@ -169,9 +217,16 @@ func (s *State) MarshalBinary() (data []byte, err error) {
 // creates them (context.Loader). Variables the checkpoint lacks are left
 // as they are.
 func (s *State) UnmarshalBinary(data []byte) error {
-	vars, err := decode(data)
+	vars, ps, err := decode(data)
 	if err != nil {
 		return err
+	}
+	for _, p := range ps {
+		var v boxed
+		if err := gob.NewDecoder(bytes.NewReader(p.gob)).Decode(&v); err != nil {
+			return fmt.Errorf("%w: parameter %q in scope %q: %w", ErrFormat, p.key, p.scope, err)
+		}
+		s.ctx.InAbsPath(p.scope).SetParam(p.key, v.V)
 	}
 	pending := map[string]*tensors.Tensor{}
 	trainable := map[string]bool{}
@@ -274,12 +329,37 @@ func (s *State) DeleteVariable(ctx *context.Context, scope, name string) error {
 	return nil
 }
 
-func decode(data []byte) ([]saved, error) {
+func decode(data []byte) ([]saved, []param, error) {
 	r := bytes.NewReader(data)
 	head := make([]byte, len(magic))
 	if _, err := io.ReadFull(r, head); err != nil || string(head) != magic {
-		return nil, fmt.Errorf("%w: no %q header", ErrFormat, magic[:len(magic)-1])
+		return nil, nil, fmt.Errorf("%w: no %q header", ErrFormat, magic[:len(magic)-1])
 	}
+	vars, err := decodeVars(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	n, err := readUint(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ps []param
+	for i := uint64(0); i < n; i++ {
+		var f [3]string
+		for j := range f {
+			if f[j], err = readString(r); err != nil {
+				return nil, nil, err
+			}
+		}
+		ps = append(ps, param{f[0], f[1], []byte(f[2])})
+	}
+	if r.Len() > 0 {
+		return nil, nil, fmt.Errorf("%w: %d bytes after the end", ErrFormat, r.Len())
+	}
+	return vars, ps, nil
+}
+
+func decodeVars(r *bytes.Reader) ([]saved, error) {
 	n, err := readUint(r)
 	if err != nil {
 		return nil, err

@@ -91,6 +91,7 @@ func TestRoundTrip(t *testing.T) {
 	backend := backends.MustNew()
 	orig := newSetup(t, backend)
 	steps(t, orig, 0, 3)
+	orig.ctx.In("sched").SetParam("phase", "warm") // a parameter the loop changed
 	ckpt := marshal(t, orig)
 	want := steps(t, orig, 3, 6)
 	final := marshal(t, orig)
@@ -103,6 +104,9 @@ func TestRoundTrip(t *testing.T) {
 		}
 		if again := marshal(t, s); !bytes.Equal(again, ckpt) {
 			t.Fatalf("a restored, unbuilt context saves %d bytes that differ from the %d restored", len(again), len(ckpt))
+		}
+		if v, ok := s.ctx.InAbsPath("/sched").GetParam("phase"); !ok || v != "warm" {
+			t.Errorf("parameter /sched phase restored as %v (%v), want warm", v, ok)
 		}
 		// Listed before the graph asks for them, flags included.
 		if got, want := s.ctx.NumVariables(), orig.ctx.NumVariables(); got != want {
@@ -146,7 +150,7 @@ func TestBadData(t *testing.T) {
 	s := newSetup(t, backends.MustNew())
 	steps(t, s, 0, 1)
 	good := marshal(t, s)
-	for _, data := range [][]byte{nil, []byte("not a checkpoint"), good[:len(good)-3]} {
+	for _, data := range [][]byte{nil, []byte("not a checkpoint"), good[:len(good)-3], append(good, 0)} {
 		if err := florgomlx.Context(s.ctx).UnmarshalBinary(data); !errors.Is(err, florgomlx.ErrFormat) {
 			t.Errorf("UnmarshalBinary(%d bytes) = %v, want ErrFormat", len(data), err)
 		}
