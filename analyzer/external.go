@@ -45,11 +45,12 @@ type extEffect struct {
 	builtOn []int
 }
 
+// The common summaries.
 var (
-	reads        = extEffect{}
-	recv         = extEffect{writes: []int{-1}}
-	iterAdvances = extEffect{writes: []int{-1}, advances: true}
-	iterResets   = extEffect{writes: []int{-1}, resets: true}
+	extReads    = extEffect{}                                  // changes nothing it is given
+	extRecv     = extEffect{writes: []int{-1}}                 // changes its receiver only
+	extAdvances = extEffect{writes: []int{-1}, advances: true} // moves the iterator it is called on
+	extResets   = extEffect{writes: []int{-1}, resets: true}   // moves it back to its start
 )
 
 const (
@@ -64,76 +65,76 @@ var externalEffects = map[string]extEffect{
 	// A GoMLX context shares its variables and parameters between every
 	// *Context derived from it; these only read them, or derive a new
 	// *Context.
-	gomlxContext + "Context.*":                         recv,
-	gomlxContext + "Context.In":                        reads,
-	gomlxContext + "Context.Inf":                       reads,
-	gomlxContext + "Context.InAbsPath":                 reads,
-	gomlxContext + "Context.Reuse":                     reads,
-	gomlxContext + "Context.Checked":                   reads,
-	gomlxContext + "Context.Scope":                     reads,
-	gomlxContext + "Context.IsReuse":                   reads,
-	gomlxContext + "Context.IsChecked":                 reads,
-	gomlxContext + "Context.GetParam":                  reads,
-	gomlxContext + "Context.Loader":                    reads,
-	gomlxContext + "Context.NumVariables":              reads,
-	gomlxContext + "Context.IterVariables":             reads,
-	gomlxContext + "Context.IterVariablesInScope":      reads,
-	gomlxContext + "Context.EnumerateVariables":        reads,
-	gomlxContext + "Context.EnumerateVariablesInScope": reads,
-	gomlxContext + "Context.EnumerateParams":           reads,
-	gomlxContext + "Context.IterParams":                reads,
-	gomlxContext + "Context.GetVariable":               reads, // loads lazily: a cache
-	gomlxContext + "Context.GetVariableByScopeAndName": reads,
-	gomlxContext + "Context.InspectVariable":           reads,
-	gomlxContext + "Context.InspectVariableIfLoaded":   reads,
-	gomlxContext + "GetParamOr":                        reads,
-	gomlxContext + "Variable.Value":                    reads,
-	gomlxContext + "Variable.MustValue":                reads,
-	gomlxContext + "Variable.Shape":                    reads,
-	gomlxContext + "Variable.Name":                     reads,
-	gomlxContext + "Variable.Scope":                    reads,
-	gomlxContext + "Variable.ParameterName":            reads,
+	gomlxContext + "Context.*":                         extRecv,
+	gomlxContext + "Context.In":                        extReads,
+	gomlxContext + "Context.Inf":                       extReads,
+	gomlxContext + "Context.InAbsPath":                 extReads,
+	gomlxContext + "Context.Reuse":                     extReads,
+	gomlxContext + "Context.Checked":                   extReads,
+	gomlxContext + "Context.Scope":                     extReads,
+	gomlxContext + "Context.IsReuse":                   extReads,
+	gomlxContext + "Context.IsChecked":                 extReads,
+	gomlxContext + "Context.GetParam":                  extReads,
+	gomlxContext + "Context.Loader":                    extReads,
+	gomlxContext + "Context.NumVariables":              extReads,
+	gomlxContext + "Context.IterVariables":             extReads,
+	gomlxContext + "Context.IterVariablesInScope":      extReads,
+	gomlxContext + "Context.EnumerateVariables":        extReads,
+	gomlxContext + "Context.EnumerateVariablesInScope": extReads,
+	gomlxContext + "Context.EnumerateParams":           extReads,
+	gomlxContext + "Context.IterParams":                extReads,
+	gomlxContext + "Context.GetVariable":               extReads, // loads lazily: a cache
+	gomlxContext + "Context.GetVariableByScopeAndName": extReads,
+	gomlxContext + "Context.InspectVariable":           extReads,
+	gomlxContext + "Context.InspectVariableIfLoaded":   extReads,
+	gomlxContext + "GetParamOr":                        extReads,
+	gomlxContext + "Variable.Value":                    extReads,
+	gomlxContext + "Variable.MustValue":                extReads,
+	gomlxContext + "Variable.Shape":                    extReads,
+	gomlxContext + "Variable.Name":                     extReads,
+	gomlxContext + "Variable.Scope":                    extReads,
+	gomlxContext + "Variable.ParameterName":            extReads,
 
 	// A trainer's steps change the trainer and, through it, the
 	// variables of the context it was built on; Eval starts its data set
 	// from the beginning, so the data set's position carries nothing.
 	gomlxTrain + "NewTrainer":           {builtOn: []int{1}},
-	gomlxTrain + "Trainer.TrainStep":    recv,
-	gomlxTrain + "Trainer.EvalStep":     recv,
-	gomlxTrain + "Trainer.Eval":         recv,
-	gomlxTrain + "Trainer.Context":      reads,
-	gomlxTrain + "Trainer.TrainMetrics": reads,
-	gomlxTrain + "Trainer.EvalMetrics":  reads,
-	gomlxTrain + "Trainer.Metrics":      reads,
-	gomlxTrain + "Trainer.GlobalStep":   reads,
-	gomlxTrain + "Dataset.Yield":        iterAdvances,
-	gomlxTrain + "Dataset.Reset":        iterResets,
-	gomlxTrain + "Dataset.Name":         reads,
+	gomlxTrain + "Trainer.TrainStep":    extRecv,
+	gomlxTrain + "Trainer.EvalStep":     extRecv,
+	gomlxTrain + "Trainer.Eval":         extRecv,
+	gomlxTrain + "Trainer.Context":      extReads,
+	gomlxTrain + "Trainer.TrainMetrics": extReads,
+	gomlxTrain + "Trainer.EvalMetrics":  extReads,
+	gomlxTrain + "Trainer.Metrics":      extReads,
+	gomlxTrain + "Trainer.GlobalStep":   extReads,
+	gomlxTrain + "Dataset.Yield":        extAdvances,
+	gomlxTrain + "Dataset.Reset":        extResets,
+	gomlxTrain + "Dataset.Name":         extReads,
 
 	gomlxDatasets + "InMemoryDataset.Shuffle": {writes: []int{-1}, rand: true},
 	// Reset reshuffles a shuffled data set, and so does Yield at the end
 	// of a looping one.
 	gomlxDatasets + "InMemoryDataset.Yield": {writes: []int{-1}, advances: true, rand: true, randWhen: "when it loops over a shuffled data set"},
 	gomlxDatasets + "InMemoryDataset.Reset": {writes: []int{-1}, resets: true, rand: true, randWhen: "when the data set is shuffled"},
-	gomlxDatasets + "InMemoryDataset.Name":  reads,
+	gomlxDatasets + "InMemoryDataset.Name":  extReads,
 
 	florgomlx + "Context":        {covers: true},
-	florgomlx + "LogMetrics":     reads,
-	florgomlx + "LogEvalMetrics": reads,
-	florgomlx + "MetricName":     reads,
+	florgomlx + "LogMetrics":     extReads,
+	florgomlx + "LogEvalMetrics": extReads,
+	florgomlx + "MetricName":     extReads,
 
 	// The standard library's readers move through their input.
-	"encoding/csv.Reader.Read":     iterAdvances,
-	"encoding/csv.Reader.ReadAll":  iterAdvances,
-	"encoding/json.Decoder.Decode": iterAdvances,
-	"encoding/json.Decoder.Token":  iterAdvances,
-	"bufio.Scanner.Scan":           iterAdvances,
-	"bufio.Reader.ReadString":      iterAdvances,
-	"bufio.Reader.ReadLine":        iterAdvances,
-	"bytes.Reader.Read":            iterAdvances,
-	"bytes.Reader.Seek":            iterResets,
-	"strings.Reader.Read":          iterAdvances,
-	"strings.Reader.Seek":          iterResets,
+	"encoding/csv.Reader.Read":     extAdvances,
+	"encoding/csv.Reader.ReadAll":  extAdvances,
+	"encoding/json.Decoder.Decode": extAdvances,
+	"encoding/json.Decoder.Token":  extAdvances,
+	"bufio.Scanner.Scan":           extAdvances,
+	"bufio.Reader.ReadString":      extAdvances,
+	"bufio.Reader.ReadLine":        extAdvances,
+	"bytes.Reader.Read":            extAdvances,
+	"bytes.Reader.Seek":            extResets,
+	"strings.Reader.Read":          extAdvances,
+	"strings.Reader.Seek":          extResets,
 }
 
 // externalKey is fn's key in externalEffects.
