@@ -30,6 +30,9 @@ var runKwargs = [][]string{
 var newStatements = []struct{ anchor, stmt string }{
 	{"\t\tperm := rng.Perm(trainSet.N)", "\t\tflor.Log(\"acc_top\", mnistmlp.Evaluate(learner, testSet, batchSize))\n"},
 	{"\t\t\tif step%printEvery == 0 {", "\t\t\tflor.Log(\"loss_x\", m[0].Value())\n"},
+	// The moving average carries the trainer's metric state across
+	// epochs, which a worker that starts at a later epoch restores.
+	{"\t\t\tif step%printEvery == 0 {", "\t\t\tflor.Log(\"avg_x\", m[1].Value())\n"},
 }
 
 type project struct {
@@ -161,7 +164,7 @@ func TestReplayEndToEnd(t *testing.T) {
 	fresh.commit("new")
 	fresh.train(runKwargs...)
 
-	for _, name := range []string{"acc_top", "loss_x"} {
+	for _, name := range []string{"acc_top", "loss_x", "avg_x"} {
 		t.Run(name, func(t *testing.T) {
 			proj, fresh := &project{t, proj.dir, proj.p}, &project{t, fresh.dir, fresh.p}
 			out := proj.run(flor, "replay", "--yes", "--workers", "2", name)
