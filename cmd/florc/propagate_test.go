@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flordb/flor/analyzer/analyzertest"
 )
 
 const propOld = `package main
@@ -42,7 +44,9 @@ var extra = 1
 // propDirs writes the two versions into new/ and old/ of a temp dir.
 func propDirs(t *testing.T) (newDir, oldDir string) {
 	t.Helper()
-	dir := t.TempDir()
+	// In a module: propagate type-checks the old version with its
+	// dependencies.
+	dir := analyzertest.NewModule(t).Dir
 	newDir, oldDir = filepath.Join(dir, "new"), filepath.Join(dir, "old")
 	for d, src := range map[string]string{newDir: propNew, oldDir: propOld} {
 		if err := os.Mkdir(d, 0o755); err != nil {

@@ -47,6 +47,7 @@ type carry struct {
 	status Status
 	err    error
 	old    token.Position // Present: the old statement
+	span   span           // Inserted: its lines in the output
 
 	at      point
 	text    string // renamed, indented, starting with its first line's indent

@@ -42,7 +42,13 @@
 // (rewrite.Apply), indented like the insertion point (lines inside raw
 // strings excepted), so the old code's comments and layout stay. The
 // result is checked: it must parse and type-check with every inserted
-// identifier resolved. A file that was gofmt-clean is gofmt-formatted
+// identifier resolved. Package then loads the old version with its real
+// dependencies (go/packages, in the old version's module) and fails with
+// ErrTypeCheck every inserted statement the compiler finds an error in,
+// naming the statement, where it went and the compiler's message; the
+// others are inserted again without it. An old version that cannot be
+// loaded so is ErrUnchecked: nothing is claimed to compile. Sources, which
+// has no module, leaves that to Result.Check. A file that was gofmt-clean is gofmt-formatted
 // again, which only changes alignment around the inserted lines; one that
 // was not is left as edited. Only the files that change are returned.
 //

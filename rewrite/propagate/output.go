@@ -66,6 +66,7 @@ func (p *propagation) apply() error {
 					line = relocate(e.out, line, first)
 				}
 				c.old = token.Position{Filename: p.ov.position(e.file.ast.Pos()).Filename, Line: line, Column: pos.Column}
+				c.span = span{file: e.file.name, first: line, last: line + strings.Count(string(e.src[r[0]:r[1]]), "\n")}
 			}
 		}
 		p.edited = edited
@@ -499,6 +500,7 @@ func (p *propagation) result(oldSrc map[string][]byte) *Result {
 			out.Old = c.old
 		}
 		r.Outcomes = append(r.Outcomes, out)
+		r.spans = append(r.spans, c.span)
 	}
 	return r
 }

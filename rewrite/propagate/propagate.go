@@ -138,7 +138,8 @@ type Result struct {
 	// order of the targets, then of the statements in the new version.
 	Outcomes []Outcome
 
-	old map[string][]byte
+	old   map[string][]byte
+	spans []span // by outcome: where its statement is in Files
 }
 
 // Err joins the errors of the failed statements; nil when none failed.
@@ -163,17 +164,21 @@ func Package(newDir, oldDir string, targets []Target) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return run(newSrc, oldSrc, filepath.ToSlash(newDir), filepath.ToSlash(oldDir), targets)
+	return run(newSrc, oldSrc, filepath.ToSlash(newDir), filepath.ToSlash(oldDir), targets, oldDir)
 }
 
 // Sources is Package over in-memory files (file name → contents). In
 // positions and messages, new files are named "new/<name>" and old files
-// "old/<name>".
+// "old/<name>". The output is checked without the imported packages: what
+// only their types can tell (a field an imported type lacks) is left to
+// Result.Check or the build.
 func Sources(newSrc, oldSrc map[string][]byte, targets []Target) (*Result, error) {
-	return run(newSrc, oldSrc, "new", "old", targets)
+	return run(newSrc, oldSrc, "new", "old", targets, "")
 }
 
-func run(newSrc, oldSrc map[string][]byte, newDir, oldDir string, targets []Target) (*Result, error) {
+// run propagates; with checkDir set, the output is type-checked in that
+// directory with its dependencies and the statements that fail it dropped.
+func run(newSrc, oldSrc map[string][]byte, newDir, oldDir string, targets []Target, checkDir string) (*Result, error) {
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("%w: no target given (a log name or file.go:LINE)", ErrNoStatement)
 	}
@@ -194,7 +199,32 @@ func run(newSrc, oldSrc map[string][]byte, newDir, oldDir string, targets []Targ
 	if err := p.apply(); err != nil {
 		return nil, err
 	}
-	return p.result(oldSrc), nil
+	res := p.result(oldSrc)
+	for checkDir != "" && len(res.Files) > 0 {
+		errs, err := TypeErrors(checkDir, res.Files)
+		if err != nil {
+			return nil, err
+		}
+		blamed := false
+		for _, c := range p.carries {
+			if c.status != Inserted || c.outer != nil {
+				continue
+			}
+			if e := blameSpan(p.describe(c.orig), c.old, c.span, checkDir, errs); e != nil {
+				p.fail(c, e)
+				blamed = true
+			}
+		}
+		if !blamed {
+			break
+		}
+		// Again without the statements that failed.
+		if err := p.apply(); err != nil {
+			return nil, err
+		}
+		res = p.result(oldSrc)
+	}
+	return res, nil
 }
 
 // Write writes the changed files into dir (the old version's directory, or
