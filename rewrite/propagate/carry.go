@@ -55,6 +55,9 @@ type carry struct {
 	tail    string // lines added after the statement: "_ = x" for unused variables
 	imports []importSpec
 	idents  []*ast.Ident // the statement's identifiers, in source order
+
+	renames   []Rename // the renames its text relies on
+	renameErr error    // a name with no sound counterpart
 }
 
 // point is where statements go in the old version.
@@ -291,6 +294,10 @@ func (p *propagation) place(c *carry) {
 	}
 	c.at = at
 	text, stmtOff, imports := p.render(c, at.file)
+	if c.renameErr != nil {
+		p.fail(c, fmt.Errorf("%s: %w", p.describe(c.orig), c.renameErr))
+		return
+	}
 	c.text = at.indent + reindent(text, p.indentOf(p.nv, c.node), at.indent, p.rawLines(c, stmtOff))
 	// The statement starts its line, after the lines of a leading comment.
 	c.stmtOff = len(at.indent)
@@ -495,6 +502,7 @@ func (p *propagation) render(c *carry, f *srcFile) (string, int, []importSpec) {
 	var edits []rewrite.Edit
 	var imports []importSpec
 	c.idents = c.idents[:0]
+	c.renames, c.renameErr = nil, nil
 	ast.Inspect(c.node.AST, func(n ast.Node) bool {
 		id, ok := n.(*ast.Ident)
 		if !ok {
@@ -541,7 +549,7 @@ func (p *propagation) oldName(c *carry, id *ast.Ident, f *srcFile) (string, *imp
 				}
 			}
 			if obj != nil && obj.Pkg() == p.nv.pkg {
-				if n := p.counterpart(obj); n != "" {
+				if n := p.counterpart(c, obj); n != "" {
 					return n, nil
 				}
 				return id.Name, nil
@@ -553,7 +561,7 @@ func (p *propagation) oldName(c *carry, id *ast.Ident, f *srcFile) (string, *imp
 		case *ast.KeyValueExpr:
 			if _, lit := par.Parent.AST.(*ast.CompositeLit); lit && pa.Key == id {
 				if obj != nil && obj.Pkg() == p.nv.pkg {
-					if n := p.counterpart(obj); n != "" {
+					if n := p.counterpart(c, obj); n != "" {
 						return n, nil
 					}
 				}
@@ -574,32 +582,12 @@ func (p *propagation) oldName(c *carry, id *ast.Ident, f *srcFile) (string, *imp
 		c.node.Pos() <= obj.Pos() && obj.Pos() < c.node.End() {
 		return id.Name, nil
 	}
-	if n := p.counterpart(obj); n != "" {
+	if n := p.counterpart(c, obj); n != "" {
 		return n, nil
 	}
 	// No counterpart found: keep the name; the check after insertion tells
 	// whether the old code has it in scope.
 	return id.Name, nil
-}
-
-// counterpart is the old name of an object of the new version: the old
-// name its identifiers (declaration and uses, outside the statements being
-// carried) are mapped to most often, ties going to the name its
-// declaration is mapped to. Votes are safer than the declaration alone: a
-// loop whose shape changed can have its variable's declaration mapped to
-// another loop's.
-func (p *propagation) counterpart(obj types.Object) string {
-	prefer := ""
-	if d := p.nv.declOf[obj.Pos()]; d != nil {
-		if o := p.m.Dst(p.nv.tree.Node(d)); o != nil && o.Label == "Ident" {
-			prefer = o.Value
-		}
-	}
-	ids := p.nv.idents[obj]
-	if d := p.nv.declOf[obj.Pos()]; d != nil && !slices.Contains(ids, d) {
-		ids = append([]*ast.Ident{d}, ids...)
-	}
-	return p.mostOften(ids, prefer)
 }
 
 // mostOften is the old name the given identifiers (outside the statements
