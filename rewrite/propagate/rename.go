@@ -57,14 +57,20 @@ func (r Rename) String() string {
 // "" when the old version has no sound counterpart; c.renameErr then says
 // why when candidates were rejected.
 func (p *propagation) counterpart(c *carry, obj types.Object) string {
+	_, name := p.counterpartObj(c, obj)
+	return name
+}
+
+// counterpartObj is counterpart with the old object, when known.
+func (p *propagation) counterpartObj(c *carry, obj types.Object) (types.Object, string) {
 	votes := p.votes(obj)
 	if v, ok := obj.(*types.Var); ok && v.IsField() {
 		// A field is checked through the statement's selectors on the
 		// variable that holds it.
 		if len(votes) > 0 {
-			return votes[0].name
+			return votes[0].obj, votes[0].name
 		}
-		return ""
+		return nil, ""
 	}
 	need := p.members(c, obj)
 	uses := len(p.nv.idents[obj])
@@ -75,20 +81,20 @@ func (p *propagation) counterpart(c *carry, obj types.Object) string {
 			continue
 		}
 		c.noteRename(Rename{New: obj.Name(), Old: v.name, Votes: v.count, Uses: uses, By: "mapping", Rejected: rejected})
-		return v.name
+		return v.obj, v.name
 	}
 	if len(rejected) == 0 {
-		return "" // no mapping at all: nothing to search from
+		return nil, "" // no mapping at all: nothing to search from
 	}
 	if alt := p.search(obj, need, votes); alt != nil {
 		c.noteRename(Rename{New: obj.Name(), Old: alt.Name(), Uses: uses, By: "search", Rejected: rejected})
-		return alt.Name()
+		return alt, alt.Name()
 	}
 	if len(rejected) > 0 && c.renameErr == nil {
 		c.renameErr = fmt.Errorf("%w: %s maps to %s, and no other old %s fits", ErrNoCounterpart,
 			obj.Name(), strings.Join(rejected, ", "), kindOf(obj))
 	}
-	return ""
+	return nil, ""
 }
 
 func (c *carry) noteRename(r Rename) {
