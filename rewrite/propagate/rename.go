@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"fmt"
 	"go/ast"
+	"go/constant"
+	"go/token"
 	"go/types"
 	"slices"
 	"strings"
@@ -84,6 +86,14 @@ func (p *propagation) counterpartObj(c *carry, obj types.Object) (types.Object, 
 		return v.obj, v.name
 	}
 	if len(rejected) == 0 {
+		if obj.Parent() == p.nv.pkg.Scope() {
+			// A package-level name whose declaration and uses GumTree
+			// could not map (moved to another file, regrouped).
+			if alt := p.searchPackage(obj, need); alt != nil {
+				c.noteRename(Rename{New: obj.Name(), Old: alt.Name(), Uses: uses, By: "package search"})
+				return alt, alt.Name()
+			}
+		}
 		return nil, "" // no mapping at all: nothing to search from
 	}
 	if alt := p.search(obj, need, votes); alt != nil {
@@ -364,4 +374,52 @@ func similarity(a, b string) float64 {
 	}
 	d := prev[len(rb)]
 	return 1 - float64(d)/float64(max(len(ra), len(rb)))
+}
+
+// searchPackage looks for the old package-level object that a new one,
+// unmapped, was renamed from: of the same kind, with the same constant
+// value or the same type, that the new version does not have under its old
+// name and that no other new object is mapped to; the most similar name
+// wins.
+func (p *propagation) searchPackage(obj types.Object, need []string) types.Object {
+	if p.ov.pkg.Scope().Lookup(obj.Name()) != nil {
+		return nil // the old version has the name: nothing was renamed
+	}
+	ts := func(t types.Type, pkg *types.Package) string { return types.TypeString(t, types.RelativeTo(pkg)) }
+	var best types.Object
+	bestScore := 0.0
+	scope := p.ov.pkg.Scope()
+	for _, name := range scope.Names() {
+		oo := scope.Lookup(name)
+		if kindOf(oo) != kindOf(obj) || p.nv.pkg.Scope().Lookup(name) != nil || p.misfit(obj, oo, need) != "" {
+			continue // another kind, or still there under that name
+		}
+		if d := p.ov.declOf[oo.Pos()]; d != nil {
+			if n := p.m.Src(p.ov.tree.Node(d)); n != nil {
+				continue // the counterpart of something else
+			}
+		}
+		score := similarity(obj.Name(), oo.Name())
+		alike := false
+		switch o := obj.(type) {
+		case *types.Const:
+			alike = constant.Compare(o.Val(), token.EQL, oo.(*types.Const).Val()) && ts(o.Type(), p.nv.pkg) == ts(oo.Type(), p.ov.pkg)
+		case *types.Func, *types.Var:
+			alike = known(o.Type()) && ts(o.Type(), p.nv.pkg) == ts(oo.Type(), p.ov.pkg)
+		case *types.TypeName:
+			alike = known(o.Type()) && ts(o.Type().Underlying(), p.nv.pkg) == ts(oo.Type().Underlying(), p.ov.pkg)
+		}
+		// Alike, a name that shares a part is enough (numLayers,
+		// layers); otherwise only a close name.
+		if alike && score < 0.3 || !alike && score < 0.8 {
+			continue
+		}
+		if alike {
+			score++
+		}
+		if best == nil || score > bestScore {
+			best, bestScore = oo, score
+		}
+	}
+	return best
 }
