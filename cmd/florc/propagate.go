@@ -15,7 +15,7 @@ func init() {
 	commands["propagate"] = runPropagate
 }
 
-const propagateUsage = `usage: florc propagate --new DIR --old DIR [-w | -o DIR] NAME...
+const propagateUsage = `usage: florc propagate --new DIR --old DIR [-w | -o DIR] [-v] NAME...
 
 Carries statements from the newest version of a package (--new) into an
 older version of it (--old), as replay does before running a past version.
@@ -51,6 +51,7 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	oldDir := fs.String("old", "", "`DIR` holding the older version to carry the statements into")
 	inPlace := fs.Bool("w", false, "write the changed files over the old version's")
 	outDir := fs.String("o", "", "write the old version's files, changed, into `DIR`")
+	verbose := fs.Bool("v", false, "for each statement, print its anchor, the mappings it relied on and their similarity, and its renames")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -72,6 +73,10 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	for _, o := range res.Outcomes {
+		if *verbose {
+			fmt.Fprintln(stderr, o.Explain())
+			continue
+		}
 		if o.Status == propagate.Failed {
 			fmt.Fprintf(stderr, "florc: %v\n", o.Err)
 		} else {

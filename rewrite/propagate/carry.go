@@ -58,6 +58,7 @@ type carry struct {
 
 	renames   []Rename // the renames its text relies on
 	anchorWhy string   // why it goes where it goes, for reports
+	relied    []Evidence
 	renameErr error    // a name with no sound counterpart
 }
 
@@ -337,7 +338,7 @@ func (p *propagation) anchor(c *carry) (point, error) {
 	if oh != nil && !isHolder(oh.AST) {
 		oh = nil
 	}
-	c.anchorWhy = ""
+	c.anchorWhy, c.relied = "", nil
 	counterparts := func(strict bool) []*gumtree.Node {
 		var out []*gumtree.Node
 		for k := idx - 1; k >= 0; k-- {
@@ -364,7 +365,8 @@ func (p *propagation) anchor(c *carry) (point, error) {
 				last = o
 			}
 		}
-		c.anchorWhy = "after the counterpart of " + p.brief(p.nv, p.m.Src(last)) + " (" + p.brief(p.ov, last) + ")"
+		c.anchorWhy = "after " + p.brief(p.ov, last)
+		c.relied = append(c.relied, p.evidence(p.m.Src(last), last))
 	}
 	parent := oh
 	if last != nil {
@@ -373,6 +375,9 @@ func (p *propagation) anchor(c *carry) (point, error) {
 	if parent != nil {
 		if d, why := p.afterDefs(c, list, idx, parent, last); d != nil {
 			last, c.anchorWhy = d, why
+			if n := p.m.Src(d); n != nil {
+				c.relied = append(c.relied, p.evidence(n, d))
+			}
 		}
 	}
 	if last != nil {
@@ -388,7 +393,8 @@ func (p *propagation) anchor(c *carry) (point, error) {
 		return point{}, fmt.Errorf("%s: %w: no statement before it in its block, nor the block at %s, has a counterpart in the old version",
 			p.describe(c.orig), ErrNoContext, p.nv.position(holder.Pos()))
 	}
-	c.anchorWhy = "first in the counterpart of its block (" + p.brief(p.ov, oh) + ")"
+	c.anchorWhy = "first in " + p.brief(p.ov, oh)
+	c.relied = append(c.relied, p.evidence(holder, oh))
 	f := p.ov.file(oh.Pos())
 	var open token.Pos
 	switch h := oh.AST.(type) {
@@ -540,6 +546,15 @@ func definedBy(info *types.Info, st ast.Stmt) []types.Object {
 		}
 	}
 	return out
+}
+
+// evidence describes the mapping of new node n to old node o.
+func (p *propagation) evidence(n, o *gumtree.Node) Evidence {
+	e := Evidence{New: p.brief(p.nv, n), Old: p.brief(p.ov, o)}
+	if n != nil && o != nil {
+		e.Similarity = p.m.Dice(n, o)
+	}
+	return e
 }
 
 // brief is a node's position and first line, for -v reports.

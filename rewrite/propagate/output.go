@@ -499,6 +499,9 @@ func (p *propagation) result(oldSrc map[string][]byte) *Result {
 		if c.status != Failed {
 			out.Old = c.old
 		}
+		if c.status == Inserted {
+			out.Anchor, out.Relied, out.Renames = c.anchorWhy, c.relied, c.renames
+		}
 		r.Outcomes = append(r.Outcomes, out)
 		r.spans = append(r.spans, c.span)
 	}

@@ -117,6 +117,33 @@ type Outcome struct {
 	Status Status
 	// Err is set when Status is Failed; it wraps one of the Err values.
 	Err error
+	// Anchor says where an inserted statement went and why; Relied lists
+	// the mappings that placed it and Renames the names it took.
+	Anchor  string
+	Relied  []Evidence
+	Renames []Rename
+}
+
+// Explain is the outcome with, for an inserted statement, its anchor, the
+// mappings it relied on with their similarity, and its renames: one line
+// each, indented (florc propagate -v).
+func (o Outcome) Explain() string {
+	var sb strings.Builder
+	if o.Status == Failed {
+		sb.WriteString(o.Err.Error())
+	} else {
+		sb.WriteString(o.String())
+	}
+	if o.Anchor != "" {
+		sb.WriteString("\n\tanchor: " + o.Anchor)
+	}
+	for _, e := range o.Relied {
+		sb.WriteString("\n\tmapping: " + e.String())
+	}
+	for _, r := range o.Renames {
+		sb.WriteString("\n\trename: " + r.String())
+	}
+	return sb.String()
 }
 
 func (o Outcome) String() string {

@@ -32,6 +32,18 @@ type vote struct {
 	sim   float64
 }
 
+// Evidence is one GumTree mapping a carried statement relies on: a
+// statement or block of the new version, its old counterpart, and their
+// Dice similarity under the mapping (1: all of the subtree maps into it).
+type Evidence struct {
+	New, Old   string
+	Similarity float64
+}
+
+func (e Evidence) String() string {
+	return fmt.Sprintf("%s ↔ %s (similarity %.2f)", e.New, e.Old, e.Similarity)
+}
+
 // Rename is one name of a carried statement that was resolved in the old
 // version, and the evidence for it (florc propagate -v).
 type Rename struct {
