@@ -59,7 +59,7 @@ type carry struct {
 	renames   []Rename // the renames its text relies on
 	anchorWhy string   // why it goes where it goes, for reports
 	relied    []Evidence
-	renameErr error    // a name with no sound counterpart
+	renameErr error // a name with no sound counterpart
 }
 
 // point is where statements go in the old version.
@@ -561,6 +561,9 @@ func (p *propagation) evidence(n, o *gumtree.Node) Evidence {
 func (p *propagation) brief(v *version, n *gumtree.Node) string {
 	if n == nil {
 		return "?"
+	}
+	if _, ok := n.AST.(*ast.BlockStmt); ok && n.Parent != nil && n.Parent.Parent != nil {
+		n = n.Parent // the loop, if or function the block belongs to
 	}
 	f := v.file(n.Pos())
 	text := string(f.src[v.offset(n.Pos()):v.offset(n.End())])
