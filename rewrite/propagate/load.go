@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/tools/go/packages"
+
 	"github.com/flordb/flor/rewrite/gumtree"
 )
 
@@ -84,8 +86,10 @@ func readDir(dir string) (map[string][]byte, error) {
 }
 
 // load parses and type-checks one version. dir prefixes file names in
-// positions (and so in messages).
-func load(fset *token.FileSet, label, dir string, srcs map[string][]byte) (*version, error) {
+// positions (and so in messages). With pkgDir set (the version's directory
+// on disk), imported packages are loaded too, so that the types of what
+// they declare are known; when that fails, they are not.
+func load(fset *token.FileSet, label, dir string, srcs map[string][]byte, pkgDir string) (*version, error) {
 	if len(srcs) == 0 {
 		return nil, fmt.Errorf("%w: %s version has no Go files", ErrInput, label)
 	}
@@ -111,7 +115,12 @@ func load(fset *token.FileSet, label, dir string, srcs map[string][]byte) (*vers
 		v.byAST[f] = sf
 		asts = append(asts, f)
 	}
-	v.pkg, v.info, _ = typecheck(fset, asts)
+	if pkgDir != "" {
+		v.pkg, v.info = typecheckDeps(fset, pkgDir, v.files)
+	}
+	if v.info == nil {
+		v.pkg, v.info, _ = typecheck(fset, asts)
+	}
 	v.tree = gumtree.PackageTree(asts)
 	v.idents = make(map[types.Object][]*ast.Ident)
 	v.declOf = make(map[token.Pos]*ast.Ident)
@@ -180,4 +189,44 @@ func guessName(p string) string {
 	name = strings.TrimPrefix(name, "go-")
 	name = strings.NewReplacer("-", "_", ".", "_").Replace(name)
 	return name
+}
+
+// typecheckDeps type-checks the parsed files of the package in dir with its
+// imports loaded from the build (go/packages), or returns nil when the
+// package cannot be loaded or its files are not exactly those given.
+func typecheckDeps(fset *token.FileSet, dir string, files []*srcFile) (*types.Package, *types.Info) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, nil
+	}
+	byName := make(map[string]*ast.File, len(files))
+	for _, f := range files {
+		byName[filepath.Join(abs, filepath.FromSlash(f.name))] = f.ast
+	}
+	cfg := &packages.Config{
+		Mode: packages.NeedName | packages.NeedFiles | packages.NeedTypes | packages.NeedSyntax | packages.NeedTypesInfo,
+		Dir:  abs,
+		Env:  append(os.Environ(), "GOWORK=off"),
+		Fset: fset,
+		ParseFile: func(fset *token.FileSet, name string, src []byte) (*ast.File, error) {
+			if f, ok := byName[name]; ok {
+				return f, nil
+			}
+			return parser.ParseFile(fset, name, src, parser.SkipObjectResolution)
+		},
+	}
+	pkgs, err := packages.Load(cfg, ".")
+	if err != nil || len(pkgs) != 1 || pkgs[0].Types == nil || pkgs[0].TypesInfo == nil {
+		return nil, nil
+	}
+	pkg := pkgs[0]
+	if len(pkg.Syntax) != len(files) {
+		return nil, nil
+	}
+	for _, f := range pkg.Syntax {
+		if !slices.ContainsFunc(files, func(sf *srcFile) bool { return sf.ast == f }) {
+			return nil, nil
+		}
+	}
+	return pkg.Types, pkg.TypesInfo
 }

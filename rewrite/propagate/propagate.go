@@ -191,7 +191,7 @@ func Package(newDir, oldDir string, targets []Target) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return run(newSrc, oldSrc, filepath.ToSlash(newDir), filepath.ToSlash(oldDir), targets, oldDir)
+	return run(newSrc, oldSrc, filepath.ToSlash(newDir), filepath.ToSlash(oldDir), targets, newDir, oldDir)
 }
 
 // Sources is Package over in-memory files (file name → contents). In
@@ -200,21 +200,22 @@ func Package(newDir, oldDir string, targets []Target) (*Result, error) {
 // only their types can tell (a field an imported type lacks) is left to
 // Result.Check or the build.
 func Sources(newSrc, oldSrc map[string][]byte, targets []Target) (*Result, error) {
-	return run(newSrc, oldSrc, "new", "old", targets, "")
+	return run(newSrc, oldSrc, "new", "old", targets, "", "")
 }
 
-// run propagates; with checkDir set, the output is type-checked in that
-// directory with its dependencies and the statements that fail it dropped.
-func run(newSrc, oldSrc map[string][]byte, newDir, oldDir string, targets []Target, checkDir string) (*Result, error) {
+// run propagates. With the versions' directories on disk (newPkg, checkDir)
+// both are type-checked with their dependencies, and the output is
+// type-checked in checkDir, the statements that fail it dropped.
+func run(newSrc, oldSrc map[string][]byte, newDir, oldDir string, targets []Target, newPkg, checkDir string) (*Result, error) {
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("%w: no target given (a log name or file.go:LINE)", ErrNoStatement)
 	}
 	fset := token.NewFileSet()
-	nv, err := load(fset, "new", newDir, newSrc)
+	nv, err := load(fset, "new", newDir, newSrc, newPkg)
 	if err != nil {
 		return nil, err
 	}
-	ov, err := load(fset, "old", oldDir, oldSrc)
+	ov, err := load(fset, "old", oldDir, oldSrc, checkDir)
 	if err != nil {
 		return nil, err
 	}

@@ -280,6 +280,15 @@ func NewAdamW(lr float64) *AdamW { return &AdamW{LR: lr, Alpha: 0.9} }
 
 // NewSGD returns an SGD.
 func NewSGD(lr float64) *SGD { return &SGD{LR: lr} }
+
+// Decay is the optimiser's decay rate.
+func Decay(o *AdamW) float64 { return o.Alpha }
+
+// LayerNorm normalises a layer.
+type LayerNorm struct{ Dim int }
+
+// NewLayerNorm returns a LayerNorm.
+func NewLayerNorm(dim int) *LayerNorm { return &LayerNorm{Dim: dim} }
 `)}
 
 const optMain = `package main
@@ -300,13 +309,14 @@ func main() {
 }
 `
 
-// A statement that reads a field the old version's optimiser lacks parses
-// and resolves, but does not compile: Package must refuse it, naming the
-// statement, where it went and the compiler's message, and write nothing.
+// A statement that passes an old optimiser of another type to a function
+// parses, resolves and is no evidence against the rename, but does not
+// compile: Package must refuse it, naming the statement, where it went and
+// the compiler's message, and write nothing of it.
 func TestPackageTypeChecks(t *testing.T) {
 	mod := analyzertest.NewModule(t)
 	mod.Write(t, "opt", optPkg)
-	mod.Write(t, "new", map[string][]byte{"main.go": fmt.Appendf(nil, optMain, "NewAdamW", "\t\tflor.Log(\"alpha\", optimizer.Alpha)\n\t\tflor.Log(\"lr\", optimizer.LR)\n")})
+	mod.Write(t, "new", map[string][]byte{"main.go": fmt.Appendf(nil, optMain, "NewAdamW", "\t\tflor.Log(\"alpha\", opt.Decay(optimizer))\n\t\tflor.Log(\"lr\", optimizer.LR)\n")})
 	mod.Write(t, "old", map[string][]byte{"main.go": fmt.Appendf(nil, optMain, "NewSGD", "")})
 	newDir, oldDir := filepath.Join(mod.Dir, "new"), filepath.Join(mod.Dir, "old")
 	res, err := propagate.Package(newDir, oldDir, propagate.Names("alpha", "lr"))
@@ -317,7 +327,7 @@ func TestPackageTypeChecks(t *testing.T) {
 	if alpha.Status != propagate.Failed || !errors.Is(alpha.Err, propagate.ErrTypeCheck) {
 		t.Fatalf("alpha: %v, want a failure wrapping ErrTypeCheck", alpha)
 	}
-	for _, want := range []string{"new/main.go:15", "old/main.go:15", "optimizer.Alpha undefined"} {
+	for _, want := range []string{"new/main.go:15", "old/main.go:15", "cannot use optimizer"} {
 		if !strings.Contains(alpha.Err.Error(), want) {
 			t.Errorf("%q does not mention %q", alpha.Err, want)
 		}
@@ -325,7 +335,7 @@ func TestPackageTypeChecks(t *testing.T) {
 	if lr.Status != propagate.Inserted {
 		t.Errorf("lr: %v, want inserted: a statement that compiles still goes in", lr)
 	}
-	if out := string(res.Files["main.go"]); strings.Contains(out, "Alpha") || !strings.Contains(out, `flor.Log("lr", optimizer.LR)`) {
+	if out := string(res.Files["main.go"]); strings.Contains(out, "Decay") || !strings.Contains(out, `flor.Log("lr", optimizer.LR)`) {
 		t.Errorf("output:\n%s", out)
 	}
 	if !errors.Is(res.Err(), propagate.ErrTypeCheck) {
@@ -354,5 +364,79 @@ func TestPackageTypeChecks(t *testing.T) {
 	}
 	if _, err := propagate.Package(newDir, bare, propagate.Names("lr")); !errors.Is(err, propagate.ErrUnchecked) {
 		t.Errorf("outside a module: %v, want ErrUnchecked", err)
+	}
+}
+
+// The user's case: the new optimizer := opt.NewAdamW(lr) was a multi-line
+// composite literal under another name, and GumTree maps the declaration
+// to an unrelated norm := opt.NewLayerNorm(8). Only the imported package's
+// types tell that norm has no Alpha: Package loads them and finds adamw;
+// Sources, which cannot, must not claim success once checked.
+func TestPackageRenameByImportedType(t *testing.T) {
+	mod := analyzertest.NewModule(t)
+	mod.Write(t, "opt", optPkg)
+	mod.Write(t, "new", map[string][]byte{"main.go": []byte(`package main
+
+import (
+	"fmt"
+
+	"flortest/opt"
+	"github.com/flordb/flor"
+)
+
+func main() {
+	defer flor.Commit()
+	optimizer := opt.NewAdamW(0.1)
+	fmt.Println("training")
+	for epoch := range flor.Loop("epoch", flor.Range(2)) {
+		flor.Log("alpha", optimizer.Alpha)
+		fmt.Println(epoch)
+	}
+}
+`)})
+	mod.Write(t, "old", map[string][]byte{"main.go": []byte(`package main
+
+import (
+	"fmt"
+
+	"flortest/opt"
+	"github.com/flordb/flor"
+)
+
+func main() {
+	defer flor.Commit()
+	norm := opt.NewLayerNorm(8)
+	adamw := &opt.AdamW{
+		LR:    0.1,
+		Alpha: 0.9,
+	}
+	fmt.Println("training", norm.Dim)
+	for epoch := range flor.Loop("epoch", flor.Range(2)) {
+		adamw.LR *= 0.5
+		fmt.Println(epoch, norm.Dim)
+	}
+}
+`)})
+	newDir, oldDir := filepath.Join(mod.Dir, "new"), filepath.Join(mod.Dir, "old")
+	res, err := propagate.Package(newDir, oldDir, propagate.Names("alpha"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := res.Outcomes[0]; o.Status != propagate.Inserted || !strings.Contains(string(res.Files["main.go"]), `flor.Log("alpha", adamw.Alpha)`) {
+		t.Errorf("%v\n%s", o.Explain(), res.Files["main.go"])
+	}
+	src := func(dir string) map[string][]byte {
+		b, err := os.ReadFile(filepath.Join(dir, "main.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return map[string][]byte{"main.go": b}
+	}
+	res, err = propagate.Sources(src(newDir), src(oldDir), propagate.Names("alpha"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Check(oldDir); res.Outcomes[0].Status == propagate.Inserted && !strings.Contains(string(res.Files["main.go"]), "adamw.Alpha") {
+		t.Errorf("Sources wrote %s and Check passed it (%v)", res.Files["main.go"], err)
 	}
 }
