@@ -211,13 +211,22 @@ func run(newSrc, oldSrc map[string][]byte, newDir, oldDir string, targets []Targ
 		return nil, fmt.Errorf("%w: no target given (a log name or file.go:LINE)", ErrNoStatement)
 	}
 	fset := token.NewFileSet()
+	// Loading a version with its imports runs the go command: the two
+	// loads overlap.
+	var ov *version
+	var oerr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ov, oerr = load(fset, "old", oldDir, oldSrc, checkDir)
+	}()
 	nv, err := load(fset, "new", newDir, newSrc, newPkg)
+	<-done
 	if err != nil {
 		return nil, err
 	}
-	ov, err := load(fset, "old", oldDir, oldSrc, checkDir)
-	if err != nil {
-		return nil, err
+	if oerr != nil {
+		return nil, oerr
 	}
 	p := newPropagation(nv, ov)
 	if err := p.selectTargets(targets); err != nil {
@@ -229,9 +238,15 @@ func run(newSrc, oldSrc map[string][]byte, newDir, oldDir string, targets []Targ
 	}
 	res := p.result(oldSrc)
 	for checkDir != "" && len(res.Files) > 0 {
-		errs, err := TypeErrors(checkDir, res.Files)
-		if err != nil {
-			return nil, err
+		var errs []TypeError
+		ok := false
+		if ov.imports != nil {
+			errs, ok = ov.checkWith(checkDir, res.Files)
+		}
+		if !ok {
+			if errs, err = TypeErrors(checkDir, res.Files); err != nil {
+				return nil, err
+			}
 		}
 		blamed := false
 		for _, c := range p.carries {

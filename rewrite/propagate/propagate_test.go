@@ -440,3 +440,19 @@ func main() {
 		t.Errorf("Sources wrote %s and Check passed it (%v)", res.Files["main.go"], err)
 	}
 }
+
+// BenchmarkPropagate1000LinesChecked is BenchmarkPropagate1000Lines through
+// Package: both versions loaded with their imports and the output
+// type-checked in its module, as replay does.
+func BenchmarkPropagate1000LinesChecked(b *testing.B) {
+	mod := analyzertest.NewModule(b)
+	mod.Write(b, "new", map[string][]byte{"main.go": []byte(trainingFile(1000, "\t\t\tflor.Log(\"h0\", h[0])\n"))})
+	mod.Write(b, "old", map[string][]byte{"main.go": []byte(trainingFile(1000, ""))})
+	newDir, oldDir := filepath.Join(mod.Dir, "new"), filepath.Join(mod.Dir, "old")
+	for b.Loop() {
+		res, err := propagate.Package(newDir, oldDir, propagate.Names("h0"))
+		if err != nil || res.Outcomes[0].Status != propagate.Inserted {
+			b.Fatal(err, res.Outcomes)
+		}
+	}
+}
