@@ -28,8 +28,11 @@ also has (found by GumTree matching, so renamed variables, reordered or
 moved code and code moved into helpers are followed), with its identifiers
 renamed to the old version's names and any import it needs added. A
 statement the old version already has is left alone. A statement that
-cannot be placed, or uses something the old version lacks, is reported and
-the others still go in.
+cannot be placed, uses something the old version lacks, or does not compile
+there (the old version is type-checked in its module, with its
+dependencies) is reported and the others still go in. -v tells, for each
+statement, its anchor, the mappings it relied on with their similarity,
+and the renames it took.
 
 Without -w or -o, a unified diff of the changes is written to standard
 output. What happened to each statement is written to standard error.
