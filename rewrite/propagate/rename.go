@@ -94,6 +94,15 @@ func (p *propagation) counterpartObj(c *carry, obj types.Object) (types.Object, 
 			rejected = append(rejected, v.name+" ("+why+")")
 			continue
 		}
+		if v.count == 1 && v.obj != nil && p.typeDiffers(obj, v.obj) {
+			// One mapping, to a value of another type: an old object of
+			// the very type that fits as well is the better counterpart.
+			if alt := p.search(obj, need, votes); alt != nil && !p.typeDiffers(obj, alt) {
+				rejected = append(rejected, v.name+" (of type "+types.TypeString(v.obj.Type(), types.RelativeTo(p.ov.pkg))+", one mapping)")
+				c.noteRename(Rename{New: obj.Name(), Old: alt.Name(), Uses: uses, By: "search", Rejected: rejected})
+				return alt, alt.Name()
+			}
+		}
 		c.noteRename(Rename{New: obj.Name(), Old: v.name, Votes: v.count, Uses: uses, By: "mapping", Rejected: rejected})
 		return v.obj, v.name
 	}
@@ -282,6 +291,13 @@ func (p *propagation) search(obj types.Object, need []string, tried []vote) type
 		}
 	}
 	return best
+}
+
+// typeDiffers reports two objects whose types are both known and differ,
+// compared by name within their versions.
+func (p *propagation) typeDiffers(obj, old types.Object) bool {
+	nt, ot := obj.Type(), old.Type()
+	return known(nt) && known(ot) && types.TypeString(nt, types.RelativeTo(p.nv.pkg)) != types.TypeString(ot, types.RelativeTo(p.ov.pkg))
 }
 
 // reach is the range of positions of the old version where a local
