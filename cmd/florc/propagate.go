@@ -15,7 +15,7 @@ func init() {
 	commands["propagate"] = runPropagate
 }
 
-const propagateUsage = `usage: florc propagate --new DIR --old DIR [-w | -o DIR] NAME...
+const propagateUsage = `usage: florc propagate --new DIR --old DIR [-w | -o DIR] [-v] NAME...
 
 Carries statements from the newest version of a package (--new) into an
 older version of it (--old), as replay does before running a past version.
@@ -28,8 +28,11 @@ also has (found by GumTree matching, so renamed variables, reordered or
 moved code and code moved into helpers are followed), with its identifiers
 renamed to the old version's names and any import it needs added. A
 statement the old version already has is left alone. A statement that
-cannot be placed, or uses something the old version lacks, is reported and
-the others still go in.
+cannot be placed, uses something the old version lacks, or does not compile
+there (the old version is type-checked in its module, with its
+dependencies) is reported and the others still go in. -v tells, for each
+statement, its anchor, the mappings it relied on with their similarity,
+and the renames it took.
 
 Without -w or -o, a unified diff of the changes is written to standard
 output. What happened to each statement is written to standard error.
@@ -51,6 +54,7 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	oldDir := fs.String("old", "", "`DIR` holding the older version to carry the statements into")
 	inPlace := fs.Bool("w", false, "write the changed files over the old version's")
 	outDir := fs.String("o", "", "write the old version's files, changed, into `DIR`")
+	verbose := fs.Bool("v", false, "for each statement, print its anchor, the mappings it relied on and their similarity, and its renames")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -72,6 +76,10 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	for _, o := range res.Outcomes {
+		if *verbose {
+			fmt.Fprintln(stderr, o.Explain())
+			continue
+		}
 		if o.Status == propagate.Failed {
 			fmt.Fprintf(stderr, "florc: %v\n", o.Err)
 		} else {

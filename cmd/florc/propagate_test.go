@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flordb/flor/analyzer/analyzertest"
 )
 
 const propOld = `package main
@@ -42,7 +45,9 @@ var extra = 1
 // propDirs writes the two versions into new/ and old/ of a temp dir.
 func propDirs(t *testing.T) (newDir, oldDir string) {
 	t.Helper()
-	dir := t.TempDir()
+	// In a module: propagate type-checks the old version with its
+	// dependencies.
+	dir := analyzertest.NewModule(t).Dir
 	newDir, oldDir = filepath.Join(dir, "new"), filepath.Join(dir, "old")
 	for d, src := range map[string]string{newDir: propNew, oldDir: propOld} {
 		if err := os.Mkdir(d, 0o755); err != nil {
@@ -167,5 +172,65 @@ func TestPropagateHelp(t *testing.T) {
 	code, out, _ := runFlorc("propagate", "--help")
 	if code != 0 || !strings.Contains(out, "Examples:") || !strings.Contains(out, "-new DIR") {
 		t.Errorf("exit %d, help:\n%s", code, out)
+	}
+}
+
+// -v explains each statement: its anchor, the mappings it relied on and
+// the renames.
+func TestPropagateVerbose(t *testing.T) {
+	newDir, oldDir := propDirs(t)
+	code, _, errs := runFlorc("propagate", "-v", "--new", newDir, "--old", oldDir, "w0")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, errs)
+	}
+	for _, want := range []string{"inserted at", "\tanchor: after ", "\tmapping: ", "(similarity 1.00)", "\trename: model → net (mapping, "} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+}
+
+// A statement that resolves but does not compile in the old version (its
+// value is an int there) is refused with exit 1, naming the compiler's
+// message, and nothing is written.
+func TestPropagateTypeErrorExits1(t *testing.T) {
+	dir := analyzertest.NewModule(t).Dir
+	newDir, oldDir := filepath.Join(dir, "new"), filepath.Join(dir, "old")
+	const prog = `package main
+
+import (
+	"math"
+
+	"github.com/flordb/flor"
+)
+
+func main() {
+	defer flor.Commit()
+	n := %s
+	for range flor.Loop("epoch", flor.Range(2)) {
+		n++
+%s	}
+}
+
+var _ = math.Pi
+`
+	for d, src := range map[string]string{
+		newDir: fmt.Sprintf(prog, "1.5", "\t\tflor.Log(\"root\", math.Sqrt(n))\n"),
+		oldDir: fmt.Sprintf(prog, "1", ""),
+	} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "main.go"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := readFile(t, filepath.Join(oldDir, "main.go"))
+	code, _, errs := runFlorc("propagate", "--new", newDir, "--old", oldDir, "-w", "root")
+	if code != 1 || !strings.Contains(errs, "does not type-check") || !strings.Contains(errs, "cannot use n") {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and the compiler's message", code, errs)
+	}
+	if readFile(t, filepath.Join(oldDir, "main.go")) != before {
+		t.Error("the refused statement was written")
 	}
 }

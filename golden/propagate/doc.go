@@ -19,5 +19,12 @@
 // pass rate. `go test -update` rewrites the expectations from what
 // propagate does.
 //
+// testdata/module/*.txtar holds cases whose versions are whole modules
+// (new/go.mod, new/opt/opt.go, ...: a program with packages of its own).
+// They go through propagate.Package, as replay does: both versions are
+// loaded with their imports, so renames are checked against imported
+// types, and the output is type-checked in its module; "pkg: DIR" names the
+// package carried into. Each output module is vetted (TestModules).
+//
 // The package has no code of its own; it is not for importing.
 package propagate

@@ -47,6 +47,7 @@ type carry struct {
 	status Status
 	err    error
 	old    token.Position // Present: the old statement
+	span   span           // Inserted: its lines in the output
 
 	at      point
 	text    string // renamed, indented, starting with its first line's indent
@@ -54,6 +55,11 @@ type carry struct {
 	tail    string // lines added after the statement: "_ = x" for unused variables
 	imports []importSpec
 	idents  []*ast.Ident // the statement's identifiers, in source order
+
+	renames   []Rename // the renames its text relies on
+	anchorWhy string   // why it goes where it goes, for reports
+	relied    []Evidence
+	renameErr error // a name with no sound counterpart
 }
 
 // point is where statements go in the old version.
@@ -290,6 +296,10 @@ func (p *propagation) place(c *carry) {
 	}
 	c.at = at
 	text, stmtOff, imports := p.render(c, at.file)
+	if c.renameErr != nil {
+		p.fail(c, fmt.Errorf("%s: %w", p.describe(c.orig), c.renameErr))
+		return
+	}
 	c.text = at.indent + reindent(text, p.indentOf(p.nv, c.node), at.indent, p.rawLines(c, stmtOff))
 	// The statement starts its line, after the lines of a leading comment.
 	c.stmtOff = len(at.indent)
@@ -311,64 +321,6 @@ func squeeze(s string) string {
 		}
 		return r
 	}, s)
-}
-
-// anchor finds where the statement goes in the old version.
-func (p *propagation) anchor(c *carry) (point, error) {
-	holder := c.node.Parent
-	list := stmtList(holder.AST)
-	idx := slices.IndexFunc(list, func(s ast.Stmt) bool { return ast.Node(s) == c.node.AST })
-	var nearest *gumtree.Node
-	for k := idx - 1; k >= 0; k-- {
-		if o := p.stmtCounterpart(p.nv.tree.Node(list[k])); o != nil {
-			nearest = o
-			break
-		}
-	}
-	if nearest != nil {
-		// After the last counterpart, in the old order, of the statements
-		// before it, among those in the nearest one's block.
-		last := nearest
-		for k := idx - 1; k >= 0; k-- {
-			if o := p.stmtCounterpart(p.nv.tree.Node(list[k])); o != nil && o.Parent == nearest.Parent && o.Pos() > last.Pos() {
-				last = o
-			}
-		}
-		f := p.ov.file(last.Pos())
-		return point{
-			file:   f,
-			offset: lineEnd(f.src, p.ov.offset(last.End())),
-			indent: p.indentOf(p.ov, last),
-			line:   p.ov.position(last.Pos()).Line,
-		}, nil
-	}
-	oh := p.m.Dst(holder)
-	if oh == nil || !isHolder(oh.AST) {
-		return point{}, fmt.Errorf("%s: %w: no statement before it in its block, nor the block at %s, has a counterpart in the old version",
-			p.describe(c.orig), ErrNoContext, p.nv.position(holder.Pos()))
-	}
-	f := p.ov.file(oh.Pos())
-	var open token.Pos
-	switch h := oh.AST.(type) {
-	case *ast.BlockStmt:
-		open = h.Lbrace + 1
-	case *ast.CaseClause:
-		open = h.Colon + 1
-	case *ast.CommClause:
-		open = h.Colon + 1
-	}
-	var indent string
-	if l := stmtList(oh.AST); len(l) > 0 {
-		indent = lineIndent(f.src, p.ov.offset(l[0].Pos()))
-	} else {
-		indent = lineIndent(f.src, p.ov.offset(oh.Pos())) + "\t"
-	}
-	return point{
-		file:   f,
-		offset: lineEnd(f.src, p.ov.offset(open)),
-		indent: indent,
-		line:   p.ov.position(oh.Pos()).Line,
-	}, nil
 }
 
 // isHolder reports a block or clause: a node that holds statements.
@@ -494,6 +446,7 @@ func (p *propagation) render(c *carry, f *srcFile) (string, int, []importSpec) {
 	var edits []rewrite.Edit
 	var imports []importSpec
 	c.idents = c.idents[:0]
+	c.renames, c.renameErr = nil, nil
 	ast.Inspect(c.node.AST, func(n ast.Node) bool {
 		id, ok := n.(*ast.Ident)
 		if !ok {
@@ -540,7 +493,7 @@ func (p *propagation) oldName(c *carry, id *ast.Ident, f *srcFile) (string, *imp
 				}
 			}
 			if obj != nil && obj.Pkg() == p.nv.pkg {
-				if n := p.counterpart(obj); n != "" {
+				if n := p.counterpart(c, obj); n != "" {
 					return n, nil
 				}
 				return id.Name, nil
@@ -552,7 +505,7 @@ func (p *propagation) oldName(c *carry, id *ast.Ident, f *srcFile) (string, *imp
 		case *ast.KeyValueExpr:
 			if _, lit := par.Parent.AST.(*ast.CompositeLit); lit && pa.Key == id {
 				if obj != nil && obj.Pkg() == p.nv.pkg {
-					if n := p.counterpart(obj); n != "" {
+					if n := p.counterpart(c, obj); n != "" {
 						return n, nil
 					}
 				}
@@ -573,32 +526,12 @@ func (p *propagation) oldName(c *carry, id *ast.Ident, f *srcFile) (string, *imp
 		c.node.Pos() <= obj.Pos() && obj.Pos() < c.node.End() {
 		return id.Name, nil
 	}
-	if n := p.counterpart(obj); n != "" {
+	if n := p.counterpart(c, obj); n != "" {
 		return n, nil
 	}
 	// No counterpart found: keep the name; the check after insertion tells
 	// whether the old code has it in scope.
 	return id.Name, nil
-}
-
-// counterpart is the old name of an object of the new version: the old
-// name its identifiers (declaration and uses, outside the statements being
-// carried) are mapped to most often, ties going to the name its
-// declaration is mapped to. Votes are safer than the declaration alone: a
-// loop whose shape changed can have its variable's declaration mapped to
-// another loop's.
-func (p *propagation) counterpart(obj types.Object) string {
-	prefer := ""
-	if d := p.nv.declOf[obj.Pos()]; d != nil {
-		if o := p.m.Dst(p.nv.tree.Node(d)); o != nil && o.Label == "Ident" {
-			prefer = o.Value
-		}
-	}
-	ids := p.nv.idents[obj]
-	if d := p.nv.declOf[obj.Pos()]; d != nil && !slices.Contains(ids, d) {
-		ids = append([]*ast.Ident{d}, ids...)
-	}
-	return p.mostOften(ids, prefer)
 }
 
 // mostOften is the old name the given identifiers (outside the statements

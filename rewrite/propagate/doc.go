@@ -2,8 +2,8 @@
 // package into an older version of it, so that a past run can be replayed
 // with statements its code never had (`flor replay grad_norm`).
 //
-// The two versions are parsed, type-checked (imports are not loaded: only
-// the package's own scopes matter) and matched with GumTree (package
+// The two versions are parsed, type-checked (by Package with their
+// imports loaded, by Sources without them) and matched with GumTree (package
 // rewrite/gumtree) as one tree per package, so code moved between files or
 // into helper functions is followed. For each statement to carry:
 //
@@ -16,17 +16,29 @@
 //     statement logging the same name with other code is a conflict
 //     (ErrConflict): replay would log the name twice;
 //   - it is inserted after the nearest preceding statement of its block
-//     that has a counterpart in the old version or, when the old version
+//     that has a strong counterpart in the old version, inside the old
+//     counterpart of its block when there is one, or, when the old version
 //     has those statements in another order, after the last of their
 //     counterparts there, so that all that ran before it in the new version
 //     runs before it in the old; with no such statement, first in the old
-//     counterpart of its block. When neither exists and the statement around
-//     the block is new code too (a new if or loop around the log), that
-//     statement is carried whole instead; otherwise the statement fails with
-//     ErrNoContext;
-//   - each identifier is renamed to the old name that its declaration and
-//     uses are mapped to most often (model → net), ties going to the name of
-//     its declaration's counterpart. Names of imported packages follow the
+//     counterpart of its block. A call statement mapped to a call with other
+//     arguments (two fmt.Println about different things) is no anchor. The
+//     statement never goes before the old definitions of the variables it
+//     reads, and one that the new version has right after a definition goes
+//     right after that definition's counterpart. When no place exists and
+//     the statement around the block is new code too (a new if or loop
+//     around the log), that statement is carried whole instead; otherwise
+//     the statement fails with ErrNoContext;
+//   - each identifier is renamed on evidence (rename.go): to the old object
+//     its declaration and uses are mapped to most often (model → net), ties
+//     going to its declaration's counterpart, when that object has what the
+//     statement selects on it (fields, methods) and a value of the same
+//     kind; else to the old object of the same kind in reach that fits, by
+//     type, members and name similarity. A package-level name nothing maps
+//     (a constant moved to another file and renamed) is looked for among the
+//     old package's names by kind, value or type and name. With no sound
+//     counterpart, the statement fails with ErrNoCounterpart, naming the
+//     candidates rejected and why. Names of imported packages follow the
 //     old file's imports, and an import the old file lacks is added. An
 //     identifier that does not resolve in the old code at the insertion
 //     point fails the statement with ErrNoCounterpart, naming it;
@@ -42,7 +54,13 @@
 // (rewrite.Apply), indented like the insertion point (lines inside raw
 // strings excepted), so the old code's comments and layout stay. The
 // result is checked: it must parse and type-check with every inserted
-// identifier resolved. A file that was gofmt-clean is gofmt-formatted
+// identifier resolved. Package then loads the old version with its real
+// dependencies (go/packages, in the old version's module) and fails with
+// ErrTypeCheck every inserted statement the compiler finds an error in,
+// naming the statement, where it went and the compiler's message; the
+// others are inserted again without it. An old version that cannot be
+// loaded so is ErrUnchecked: nothing is claimed to compile. Sources, which
+// has no module, leaves that to Result.Check. A file that was gofmt-clean is gofmt-formatted
 // again, which only changes alignment around the inserted lines; one that
 // was not is left as edited. Only the files that change are returned.
 //

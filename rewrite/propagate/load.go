@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/build"
 	"go/parser"
+	"go/scanner"
 	"go/token"
 	"go/types"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/tools/go/packages"
 
 	"github.com/flordb/flor/rewrite/gumtree"
 )
@@ -25,6 +28,10 @@ type version struct {
 	pkg   *types.Package
 	info  *types.Info
 	tree  *gumtree.Tree
+	// imports holds the packages the version imports, loaded with it from
+	// the build (nil when they were not): the output is checked against
+	// them without running the go command again.
+	imports map[string]*types.Package
 
 	byAST map[*ast.File]*srcFile
 	// idents lists, for each object of the package, the identifiers that
@@ -84,8 +91,10 @@ func readDir(dir string) (map[string][]byte, error) {
 }
 
 // load parses and type-checks one version. dir prefixes file names in
-// positions (and so in messages).
-func load(fset *token.FileSet, label, dir string, srcs map[string][]byte) (*version, error) {
+// positions (and so in messages). With pkgDir set (the version's directory
+// on disk), imported packages are loaded too, so that the types of what
+// they declare are known; when that fails, they are not.
+func load(fset *token.FileSet, label, dir string, srcs map[string][]byte, pkgDir string) (*version, error) {
 	if len(srcs) == 0 {
 		return nil, fmt.Errorf("%w: %s version has no Go files", ErrInput, label)
 	}
@@ -111,7 +120,12 @@ func load(fset *token.FileSet, label, dir string, srcs map[string][]byte) (*vers
 		v.byAST[f] = sf
 		asts = append(asts, f)
 	}
-	v.pkg, v.info, _ = typecheck(fset, asts)
+	if pkgDir != "" {
+		v.pkg, v.info, v.imports = typecheckDeps(fset, pkgDir, v.files)
+	}
+	if v.info == nil {
+		v.pkg, v.info, _ = typecheck(fset, asts)
+	}
 	v.tree = gumtree.PackageTree(asts)
 	v.idents = make(map[types.Object][]*ast.Ident)
 	v.declOf = make(map[token.Pos]*ast.Ident)
@@ -181,3 +195,110 @@ func guessName(p string) string {
 	name = strings.NewReplacer("-", "_", ".", "_").Replace(name)
 	return name
 }
+
+// typecheckDeps type-checks the parsed files of the package in dir with its
+// imports loaded from the build (go/packages), or returns nil when the
+// package cannot be loaded or its files are not exactly those given.
+func typecheckDeps(fset *token.FileSet, dir string, files []*srcFile) (*types.Package, *types.Info, map[string]*types.Package) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, nil, nil
+	}
+	byName := make(map[string]*ast.File, len(files))
+	for _, f := range files {
+		byName[filepath.Join(abs, filepath.FromSlash(f.name))] = f.ast
+	}
+	cfg := &packages.Config{
+		Mode: packages.NeedName | packages.NeedFiles | packages.NeedTypes | packages.NeedSyntax | packages.NeedTypesInfo,
+		Dir:  abs,
+		Env:  append(os.Environ(), "GOWORK=off"),
+		Fset: fset,
+		ParseFile: func(fset *token.FileSet, name string, src []byte) (*ast.File, error) {
+			if f, ok := byName[name]; ok {
+				return f, nil
+			}
+			return parser.ParseFile(fset, name, src, parser.SkipObjectResolution)
+		},
+	}
+	pkgs, err := packages.Load(cfg, ".")
+	if err != nil || len(pkgs) != 1 || pkgs[0].Types == nil || pkgs[0].TypesInfo == nil {
+		return nil, nil, nil
+	}
+	pkg := pkgs[0]
+	if len(pkg.Syntax) != len(files) {
+		return nil, nil, nil
+	}
+	for _, f := range pkg.Syntax {
+		if !slices.ContainsFunc(files, func(sf *srcFile) bool { return sf.ast == f }) {
+			return nil, nil, nil
+		}
+	}
+	for _, e := range pkg.Errors {
+		if e.Kind == packages.ListError {
+			return nil, nil, nil // an import missing: the go command must say
+		}
+	}
+	imports := make(map[string]*types.Package)
+	for _, ip := range pkg.Types.Imports() {
+		imports[ip.Path()] = ip
+	}
+	return pkg.Types, pkg.TypesInfo, imports
+}
+
+// checkWith type-checks the version with files (names relative to dir) in
+// place of its own against the imports it was loaded with, as the
+// compiler will, and returns the errors, in files named under dir. It is
+// not ok when the files import a package the version did not: only the go
+// command can load that one.
+func (v *version) checkWith(dir string, files map[string][]byte) (errs []TypeError, ok bool) {
+	abs, _ := filepath.Abs(dir)
+	fset := token.NewFileSet()
+	var asts []*ast.File
+	var out []TypeError
+	for _, f := range v.files {
+		src, ok := files[f.name]
+		if !ok {
+			src = f.src
+		}
+		a, err := parser.ParseFile(fset, filepath.Join(abs, filepath.FromSlash(f.name)), src, parser.SkipObjectResolution)
+		if err != nil {
+			if el, ok := err.(scanner.ErrorList); ok {
+				for _, e := range el {
+					out = append(out, TypeError{Pos: e.Pos, Msg: e.Msg})
+				}
+			}
+			continue
+		}
+		asts = append(asts, a)
+	}
+	if len(out) > 0 {
+		return out, true
+	}
+	for _, a := range asts {
+		for _, im := range a.Imports {
+			if p, err := strconv.Unquote(im.Path.Value); err == nil && p != "C" && v.imports[p] == nil {
+				return nil, false
+			}
+		}
+	}
+	conf := types.Config{
+		Importer: importerFunc(func(path string) (*types.Package, error) {
+			if p, ok := v.imports[path]; ok {
+				return p, nil
+			}
+			return nil, fmt.Errorf("%s is not imported by the old version", path)
+		}),
+		Error: func(err error) {
+			if te, ok := err.(types.Error); ok {
+				out = append(out, TypeError{Pos: te.Fset.Position(te.Pos), Msg: te.Msg})
+			}
+		},
+		FakeImportC: true,
+	}
+	conf.Check(v.pkg.Path(), fset, asts, nil)
+	return out, true
+}
+
+type importerFunc func(path string) (*types.Package, error)
+
+func (f importerFunc) Import(path string) (*types.Package, error) { return f(path) }

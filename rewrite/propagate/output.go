@@ -66,6 +66,7 @@ func (p *propagation) apply() error {
 					line = relocate(e.out, line, first)
 				}
 				c.old = token.Position{Filename: p.ov.position(e.file.ast.Pos()).Filename, Line: line, Column: pos.Column}
+				c.span = span{file: e.file.name, first: line, last: line + strings.Count(string(e.src[r[0]:r[1]]), "\n")}
 			}
 		}
 		p.edited = edited
@@ -498,7 +499,11 @@ func (p *propagation) result(oldSrc map[string][]byte) *Result {
 		if c.status != Failed {
 			out.Old = c.old
 		}
+		if c.status == Inserted {
+			out.Anchor, out.Relied, out.Renames = c.anchorWhy, c.relied, c.renames
+		}
 		r.Outcomes = append(r.Outcomes, out)
+		r.spans = append(r.spans, c.span)
 	}
 	return r
 }

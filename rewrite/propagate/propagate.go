@@ -117,6 +117,33 @@ type Outcome struct {
 	Status Status
 	// Err is set when Status is Failed; it wraps one of the Err values.
 	Err error
+	// Anchor says where an inserted statement went and why; Relied lists
+	// the mappings that placed it and Renames the names it took.
+	Anchor  string
+	Relied  []Evidence
+	Renames []Rename
+}
+
+// Explain is the outcome with, for an inserted statement, its anchor, the
+// mappings it relied on with their similarity, and its renames: one line
+// each, indented (florc propagate -v).
+func (o Outcome) Explain() string {
+	var sb strings.Builder
+	if o.Status == Failed {
+		sb.WriteString(o.Err.Error())
+	} else {
+		sb.WriteString(o.String())
+	}
+	if o.Anchor != "" {
+		sb.WriteString("\n\tanchor: " + o.Anchor)
+	}
+	for _, e := range o.Relied {
+		sb.WriteString("\n\tmapping: " + e.String())
+	}
+	for _, r := range o.Renames {
+		sb.WriteString("\n\trename: " + r.String())
+	}
+	return sb.String()
 }
 
 func (o Outcome) String() string {
@@ -138,7 +165,8 @@ type Result struct {
 	// order of the targets, then of the statements in the new version.
 	Outcomes []Outcome
 
-	old map[string][]byte
+	old   map[string][]byte
+	spans []span // by outcome: where its statement is in Files
 }
 
 // Err joins the errors of the failed statements; nil when none failed.
@@ -163,28 +191,42 @@ func Package(newDir, oldDir string, targets []Target) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return run(newSrc, oldSrc, filepath.ToSlash(newDir), filepath.ToSlash(oldDir), targets)
+	return run(newSrc, oldSrc, filepath.ToSlash(newDir), filepath.ToSlash(oldDir), targets, newDir, oldDir)
 }
 
 // Sources is Package over in-memory files (file name → contents). In
 // positions and messages, new files are named "new/<name>" and old files
-// "old/<name>".
+// "old/<name>". The output is checked without the imported packages: what
+// only their types can tell (a field an imported type lacks) is left to
+// Result.Check or the build.
 func Sources(newSrc, oldSrc map[string][]byte, targets []Target) (*Result, error) {
-	return run(newSrc, oldSrc, "new", "old", targets)
+	return run(newSrc, oldSrc, "new", "old", targets, "", "")
 }
 
-func run(newSrc, oldSrc map[string][]byte, newDir, oldDir string, targets []Target) (*Result, error) {
+// run propagates. With the versions' directories on disk (newPkg, checkDir)
+// both are type-checked with their dependencies, and the output is
+// type-checked in checkDir, the statements that fail it dropped.
+func run(newSrc, oldSrc map[string][]byte, newDir, oldDir string, targets []Target, newPkg, checkDir string) (*Result, error) {
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("%w: no target given (a log name or file.go:LINE)", ErrNoStatement)
 	}
 	fset := token.NewFileSet()
-	nv, err := load(fset, "new", newDir, newSrc)
+	// Loading a version with its imports runs the go command: the two
+	// loads overlap.
+	var ov *version
+	var oerr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ov, oerr = load(fset, "old", oldDir, oldSrc, checkDir)
+	}()
+	nv, err := load(fset, "new", newDir, newSrc, newPkg)
+	<-done
 	if err != nil {
 		return nil, err
 	}
-	ov, err := load(fset, "old", oldDir, oldSrc)
-	if err != nil {
-		return nil, err
+	if oerr != nil {
+		return nil, oerr
 	}
 	p := newPropagation(nv, ov)
 	if err := p.selectTargets(targets); err != nil {
@@ -194,7 +236,38 @@ func run(newSrc, oldSrc map[string][]byte, newDir, oldDir string, targets []Targ
 	if err := p.apply(); err != nil {
 		return nil, err
 	}
-	return p.result(oldSrc), nil
+	res := p.result(oldSrc)
+	for checkDir != "" && len(res.Files) > 0 {
+		var errs []TypeError
+		ok := false
+		if ov.imports != nil {
+			errs, ok = ov.checkWith(checkDir, res.Files)
+		}
+		if !ok {
+			if errs, err = TypeErrors(checkDir, res.Files); err != nil {
+				return nil, err
+			}
+		}
+		blamed := false
+		for _, c := range p.carries {
+			if c.status != Inserted || c.outer != nil {
+				continue
+			}
+			if e := blameSpan(p.describe(c.orig), c.old, c.span, checkDir, errs); e != nil {
+				p.fail(c, e)
+				blamed = true
+			}
+		}
+		if !blamed {
+			break
+		}
+		// Again without the statements that failed.
+		if err := p.apply(); err != nil {
+			return nil, err
+		}
+		res = p.result(oldSrc)
+	}
+	return res, nil
 }
 
 // Write writes the changed files into dir (the old version's directory, or

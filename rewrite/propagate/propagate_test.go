@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flordb/flor/analyzer/analyzertest"
 	"github.com/flordb/flor/rewrite/propagate"
 )
 
@@ -150,7 +151,7 @@ func TestParseTarget(t *testing.T) {
 }
 
 func TestPackageAndWrite(t *testing.T) {
-	dir := t.TempDir()
+	dir := analyzertest.NewModule(t).Dir
 	newDir, oldDir := filepath.Join(dir, "new"), filepath.Join(dir, "old")
 	for d, files := range map[string]map[string]string{
 		newDir: {"main.go": newMain, "main_test.go": "package main\nthis is not Go\n", "notes.txt": "x"},
@@ -258,6 +259,198 @@ func BenchmarkPropagate1000Lines(b *testing.B) {
 	b.ReportMetric(float64(strings.Count(old, "\n")), "lines")
 	for b.Loop() {
 		res, err := propagate.Sources(newFiles, oldFiles, propagate.Names("h0"))
+		if err != nil || res.Outcomes[0].Status != propagate.Inserted {
+			b.Fatal(err, res.Outcomes)
+		}
+	}
+}
+
+// optPkg is an imported package: only loading it tells what fields its
+// types have.
+var optPkg = map[string][]byte{"opt.go": []byte(`package opt
+
+// AdamW is an optimiser with a decay rate.
+type AdamW struct{ LR, Alpha float64 }
+
+// SGD is a plain optimiser.
+type SGD struct{ LR float64 }
+
+// NewAdamW returns an AdamW.
+func NewAdamW(lr float64) *AdamW { return &AdamW{LR: lr, Alpha: 0.9} }
+
+// NewSGD returns an SGD.
+func NewSGD(lr float64) *SGD { return &SGD{LR: lr} }
+
+// Decay is the optimiser's decay rate.
+func Decay(o *AdamW) float64 { return o.Alpha }
+
+// LayerNorm normalises a layer.
+type LayerNorm struct{ Dim int }
+
+// NewLayerNorm returns a LayerNorm.
+func NewLayerNorm(dim int) *LayerNorm { return &LayerNorm{Dim: dim} }
+`)}
+
+const optMain = `package main
+
+import (
+	"fmt"
+
+	"flortest/opt"
+	"github.com/flordb/flor"
+)
+
+func main() {
+	defer flor.Commit()
+	optimizer := opt.%s(0.1)
+	for epoch := range flor.Loop("epoch", flor.Range(2)) {
+		fmt.Println(epoch, optimizer.LR)
+%s	}
+}
+`
+
+// A statement that passes an old optimiser of another type to a function
+// parses, resolves and is no evidence against the rename, but does not
+// compile: Package must refuse it, naming the statement, where it went and
+// the compiler's message, and write nothing of it.
+func TestPackageTypeChecks(t *testing.T) {
+	mod := analyzertest.NewModule(t)
+	mod.Write(t, "opt", optPkg)
+	mod.Write(t, "new", map[string][]byte{"main.go": fmt.Appendf(nil, optMain, "NewAdamW", "\t\tflor.Log(\"alpha\", opt.Decay(optimizer))\n\t\tflor.Log(\"lr\", optimizer.LR)\n")})
+	mod.Write(t, "old", map[string][]byte{"main.go": fmt.Appendf(nil, optMain, "NewSGD", "")})
+	newDir, oldDir := filepath.Join(mod.Dir, "new"), filepath.Join(mod.Dir, "old")
+	res, err := propagate.Package(newDir, oldDir, propagate.Names("alpha", "lr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	alpha, lr := res.Outcomes[0], res.Outcomes[1]
+	if alpha.Status != propagate.Failed || !errors.Is(alpha.Err, propagate.ErrTypeCheck) {
+		t.Fatalf("alpha: %v, want a failure wrapping ErrTypeCheck", alpha)
+	}
+	for _, want := range []string{"new/main.go:15", "old/main.go:15", "cannot use optimizer"} {
+		if !strings.Contains(alpha.Err.Error(), want) {
+			t.Errorf("%q does not mention %q", alpha.Err, want)
+		}
+	}
+	if lr.Status != propagate.Inserted {
+		t.Errorf("lr: %v, want inserted: a statement that compiles still goes in", lr)
+	}
+	if out := string(res.Files["main.go"]); strings.Contains(out, "Decay") || !strings.Contains(out, `flor.Log("lr", optimizer.LR)`) {
+		t.Errorf("output:\n%s", out)
+	}
+	if !errors.Is(res.Err(), propagate.ErrTypeCheck) {
+		t.Errorf("Result.Err() = %v", res.Err())
+	}
+	// Sources cannot see the imported package: Check on the result finds
+	// the error the same way.
+	src := func(dir string) map[string][]byte {
+		b, err := os.ReadFile(filepath.Join(dir, "main.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return map[string][]byte{"main.go": b}
+	}
+	res, err = propagate.Sources(src(newDir), src(oldDir), propagate.Names("alpha"))
+	if err != nil || res.Outcomes[0].Status != propagate.Inserted {
+		t.Fatalf("Sources: %v, %v", res, err)
+	}
+	if err := res.Check(oldDir); !errors.Is(err, propagate.ErrTypeCheck) || res.Outcomes[0].Status != propagate.Failed {
+		t.Errorf("Check: %v, outcome %v; want ErrTypeCheck and the statement failed", err, res.Outcomes[0])
+	}
+	// A directory that is in no module cannot be checked: no success.
+	bare := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bare, "main.go"), src(oldDir)["main.go"], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := propagate.Package(newDir, bare, propagate.Names("lr")); !errors.Is(err, propagate.ErrUnchecked) {
+		t.Errorf("outside a module: %v, want ErrUnchecked", err)
+	}
+}
+
+// The user's case: the new optimizer := opt.NewAdamW(lr) was a multi-line
+// composite literal under another name, and GumTree maps the declaration
+// to an unrelated norm := opt.NewLayerNorm(8). Only the imported package's
+// types tell that norm has no Alpha: Package loads them and finds adamw;
+// Sources, which cannot, must not claim success once checked.
+func TestPackageRenameByImportedType(t *testing.T) {
+	mod := analyzertest.NewModule(t)
+	mod.Write(t, "opt", optPkg)
+	mod.Write(t, "new", map[string][]byte{"main.go": []byte(`package main
+
+import (
+	"fmt"
+
+	"flortest/opt"
+	"github.com/flordb/flor"
+)
+
+func main() {
+	defer flor.Commit()
+	optimizer := opt.NewAdamW(0.1)
+	fmt.Println("training")
+	for epoch := range flor.Loop("epoch", flor.Range(2)) {
+		flor.Log("alpha", optimizer.Alpha)
+		fmt.Println(epoch)
+	}
+}
+`)})
+	mod.Write(t, "old", map[string][]byte{"main.go": []byte(`package main
+
+import (
+	"fmt"
+
+	"flortest/opt"
+	"github.com/flordb/flor"
+)
+
+func main() {
+	defer flor.Commit()
+	norm := opt.NewLayerNorm(8)
+	adamw := &opt.AdamW{
+		LR:    0.1,
+		Alpha: 0.9,
+	}
+	fmt.Println("training", norm.Dim)
+	for epoch := range flor.Loop("epoch", flor.Range(2)) {
+		adamw.LR *= 0.5
+		fmt.Println(epoch, norm.Dim)
+	}
+}
+`)})
+	newDir, oldDir := filepath.Join(mod.Dir, "new"), filepath.Join(mod.Dir, "old")
+	res, err := propagate.Package(newDir, oldDir, propagate.Names("alpha"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := res.Outcomes[0]; o.Status != propagate.Inserted || !strings.Contains(string(res.Files["main.go"]), `flor.Log("alpha", adamw.Alpha)`) {
+		t.Errorf("%v\n%s", o.Explain(), res.Files["main.go"])
+	}
+	src := func(dir string) map[string][]byte {
+		b, err := os.ReadFile(filepath.Join(dir, "main.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return map[string][]byte{"main.go": b}
+	}
+	res, err = propagate.Sources(src(newDir), src(oldDir), propagate.Names("alpha"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Check(oldDir); res.Outcomes[0].Status == propagate.Inserted && !strings.Contains(string(res.Files["main.go"]), "adamw.Alpha") {
+		t.Errorf("Sources wrote %s and Check passed it (%v)", res.Files["main.go"], err)
+	}
+}
+
+// BenchmarkPropagate1000LinesChecked is BenchmarkPropagate1000Lines through
+// Package: both versions loaded with their imports and the output
+// type-checked in its module, as replay does.
+func BenchmarkPropagate1000LinesChecked(b *testing.B) {
+	mod := analyzertest.NewModule(b)
+	mod.Write(b, "new", map[string][]byte{"main.go": []byte(trainingFile(1000, "\t\t\tflor.Log(\"h0\", h[0])\n"))})
+	mod.Write(b, "old", map[string][]byte{"main.go": []byte(trainingFile(1000, ""))})
+	newDir, oldDir := filepath.Join(mod.Dir, "new"), filepath.Join(mod.Dir, "old")
+	for b.Loop() {
+		res, err := propagate.Package(newDir, oldDir, propagate.Names("h0"))
 		if err != nil || res.Outcomes[0].Status != propagate.Inserted {
 			b.Fatal(err, res.Outcomes)
 		}
