@@ -35,6 +35,7 @@ var commands = []*command{
 	dataframeCmd,
 	queryCmd,
 	statCmd,
+	exportCmd,
 	replayCmd,
 	demoCmd,
 }
