@@ -135,3 +135,37 @@ func BenchmarkDataframe(b *testing.B) {
 	b.ReportMetric(total.Seconds()/float64(b.N), "s/dataframe")
 	b.Logf("dataframe(loss): %d rows in %v (%v of CPU)", benchEpochs*benchSteps, total/time.Duration(b.N), cpu/time.Duration(b.N))
 }
+
+// BenchmarkExportParquet measures the export of a 1M-step run (2M records)
+// to Parquet, and the files' size against the run file's.
+//
+//	go test -run '^$' -bench ExportParquet -benchtime 3x ./storage/
+func BenchmarkExportParquet(b *testing.B) {
+	home := b.TempDir()
+	writeBigRun(b, home)
+	fi, err := os.Stat(filepath.Join(home, "runs", tstampName(t0)+".jsonl"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := openTest(b, home)
+	b.ResetTimer()
+	var total time.Duration
+	var size int64
+	for i := 0; i < b.N; i++ {
+		dir := filepath.Join(b.TempDir(), "export")
+		start := time.Now()
+		files, err := s.ExportParquet(context.Background(), dir)
+		total += time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = 0
+		for _, f := range files {
+			size += f.Bytes
+		}
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "s/export")
+	b.ReportMetric(float64(size)/float64(fi.Size()), "parquet/jsonl")
+	b.Logf("export: %v per export; %d bytes of Parquet for %d bytes of run file (%.3f)",
+		total/time.Duration(b.N), size, fi.Size(), float64(size)/float64(fi.Size()))
+}
