@@ -234,3 +234,10 @@ const LivenessInterval = 10 * time.Second
 // LivenessTimeout is how stale a refreshed file may be before its writer
 // counts as gone: a few intervals, for slow disks and clock skew.
 const LivenessTimeout = 3 * LivenessInterval
+
+// StaleAfter returns how long after its last refresh a file whose run
+// record declares liveness seconds counts as left by a program that is
+// gone: LivenessTimeout for the interval this package writes.
+func StaleAfter(liveness float64) time.Duration {
+	return time.Duration(liveness * float64(LivenessTimeout/LivenessInterval) * float64(time.Second))
+}
