@@ -9,7 +9,6 @@ import (
 	"github.com/flordb/flor/storage"
 )
 
-
 // MissingRuns returns the runs in the store that lack at least one of
 // names, filtered by where (SQL over dataframe columns, "" for all).
 func MissingRuns(ctx context.Context, st *storage.Store, names []string, where string) ([]*Run, error) {
