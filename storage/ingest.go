@@ -77,10 +77,12 @@ type ingester struct {
 //
 // It is incremental and idempotent: the store remembers per file the offset
 // just past the last complete line it stored, and reads only what follows.
-// A running program's file is read up to its last newline. Lines that are
-// not valid JSON, and the torn last line of a program that is gone, are
-// skipped with a Warning (also printed to the messages writer); the rest of
-// the file is kept.
+// A file is read up to its last newline; its torn last line is read again
+// by the next Ingest, and reported once its writer is gone. Lines that are
+// not valid JSON are skipped with a Warning (also printed to the messages
+// writer); the rest of the file is kept. A file whose first line is not a
+// usable run record is reported and not remembered, so it is read once
+// repaired.
 func (s *Store) Ingest(ctx context.Context) (IngestStats, error) {
 	var st IngestStats
 	start := time.Now()
