@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/flordb/flor/analyzer"
+	"github.com/flordb/flor/internal/record"
 	"github.com/flordb/flor/runtime"
 )
 
@@ -306,11 +307,11 @@ func runWorker(ctx context.Context, bin string, args []string, cwd, planFile str
 		}
 		return fmt.Errorf("%w: worker %d: %w\n%s", ErrWorker, plan.Worker, err, tail)
 	}
-	data, err := os.ReadFile(plan.Out)
+	status, err := record.EndStatus(plan.Out)
 	if err != nil {
 		return fmt.Errorf("%w: worker %d: its records: %w", ErrWorker, plan.Worker, err)
 	}
-	if !strings.Contains(string(data), `{"k":"end","status":"finished"`) {
+	if status != record.StatusFinished {
 		return fmt.Errorf("%w: worker %d exited without finishing its records in %s", ErrWorker, plan.Worker, plan.Out)
 	}
 	return nil

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/flordb/flor/analyzer"
+	"github.com/flordb/flor/internal/record"
 	"github.com/flordb/flor/runtime"
 )
 
@@ -314,7 +315,7 @@ func Execute(ctx context.Context, s *Schedule, opt Options) []*Outcome {
 		}
 		return outs
 	}
-	p := &replayer{opt: opt, id: time.Now().UTC().Format("20060102T150405.000000Z"), slots: newSlots(opt.Workers),
+	p := &replayer{opt: opt, id: time.Now().UTC().Format(record.FileLayout), slots: newSlots(opt.Workers),
 		bar: isTerminal(opt.Progress), progress: map[int][]string{}, epochs: map[int]int{}, done: map[int]bool{},
 		counted: map[int]int{}, rows: len(s.Rows), versions: map[string]*version{}}
 	if p.bar {

@@ -1,12 +1,10 @@
 package planner
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"os"
 	"time"
+
+	"github.com/flordb/flor/internal/record"
 )
 
 // Run is a recorded run to replay, with what the planner needs to know of
@@ -38,43 +36,33 @@ type Run struct {
 // readHeader fills Argv and Cwd from the run file's first record and
 // counts the end-of-iteration checkpoints after it.
 func (r *Run) readHeader() error {
-	f, err := os.Open(r.File)
+	first := true
+	err := record.ReadFile(r.File, func(l record.Line) error {
+		if first {
+			first = false
+			h, err := l.Run()
+			if err != nil {
+				return fmt.Errorf("run %s: %s does not start with a run record: %w", r.Tstamp, r.File, err)
+			}
+			r.Argv, r.Cwd, r.Stale = h.Argv, h.Cwd, h.Stale
+			if r.Snapshot == "" {
+				r.Snapshot = h.Snapshot
+			}
+			if r.Kwargs == nil {
+				r.Kwargs = h.Kwargs
+			}
+			return nil
+		}
+		if c, err := l.Ckpt(); err == nil && c.EndOfIteration() {
+			r.Captured++
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("run %s: %w", r.Tstamp, err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
-	if !sc.Scan() {
+	if first {
 		return fmt.Errorf("run %s: %s is empty", r.Tstamp, r.File)
 	}
-	var h struct {
-		K        string            `json:"k"`
-		Argv     []string          `json:"argv"`
-		Cwd      string            `json:"cwd"`
-		Snapshot string            `json:"snapshot"`
-		Kwargs   map[string]string `json:"kwargs"`
-		Stale    bool              `json:"stale"`
-	}
-	if err := json.Unmarshal(sc.Bytes(), &h); err != nil || h.K != "run" {
-		return fmt.Errorf("run %s: %s does not start with a run record", r.Tstamp, r.File)
-	}
-	r.Argv, r.Cwd, r.Stale = h.Argv, h.Cwd, h.Stale
-	if r.Snapshot == "" {
-		r.Snapshot = h.Snapshot
-	}
-	if r.Kwargs == nil {
-		r.Kwargs = h.Kwargs
-	}
-	for sc.Scan() {
-		if line := sc.Bytes(); bytes.HasPrefix(line, ckptPrefix) && bytes.Contains(line, endOfIteration) {
-			r.Captured++
-		}
-	}
-	return sc.Err()
+	return nil
 }
-
-var (
-	ckptPrefix     = []byte(`{"k":"ckpt"`)
-	endOfIteration = []byte(`,"b":"",`)
-)

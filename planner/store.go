@@ -5,11 +5,9 @@ import (
 	"math"
 	"time"
 
+	"github.com/flordb/flor/internal/record"
 	"github.com/flordb/flor/storage"
 )
-
-// tstampFormat is how run records spell a run's timestamp.
-const tstampFormat = "2006-01-02T15:04:05.000000Z07:00"
 
 // MissingRuns returns the runs in the store that lack at least one of
 // names, filtered by where (SQL over dataframe columns, "" for all).
@@ -34,7 +32,7 @@ func MissingRuns(ctx context.Context, st *storage.Store, names []string, where s
 
 func fromInfo(in storage.RunInfo) *Run {
 	r := &Run{
-		ProjID: in.Projid, Tstamp: in.Tstamp.UTC().Format(tstampFormat), Filename: in.Filename,
+		ProjID: in.Projid, Tstamp: record.FormatTime(in.Tstamp), Filename: in.Filename,
 		Snapshot: in.Snapshot, File: in.Path, Argv: in.Argv, Kwargs: in.Kwargs, Status: in.Status,
 		Prefix: secsDur(in.Profile.Prefix), Suffix: secsDur(in.Profile.Suffix),
 	}

@@ -12,9 +12,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
+
+	"github.com/flordb/flor/internal/record"
 )
 
 // ErrCheckpoint: an object cannot be checkpointed or restored.
@@ -381,39 +382,25 @@ func (r *Run) drainCheckpoints() {
 }
 
 func (r *Run) storeCapture(job captureJob) {
-	b := []byte(`{"k":"ckpt","e":`)
-	b = strconv.AppendInt(b, job.e, 10)
-	b = append(b, `,"b":`...)
-	b = appendJSONString(b, job.block)
-	b = append(b, `,"o":`...)
-	b = strconv.AppendInt(b, int64(job.occ), 10)
-	b = append(b, `,"objs":{`...)
+	b := record.AppendCkpt(nil, job.e, job.block, int64(job.occ))
 	for i, name := range job.names {
 		h, err := r.storeBlob(job.blobs[i])
 		if err != nil {
 			r.captureFailed(err)
 			return
 		}
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, name)
-		b = append(b, ':')
-		b = appendJSONString(b, h)
+		b = record.AppendObj(b, i, name, h)
 	}
-	b = append(b, `},"x":[`...)
+	b = record.AppendCkptExtras(b)
 	for i, blob := range job.extra {
 		h, err := r.storeBlob(blob)
 		if err != nil {
 			r.captureFailed(err)
 			return
 		}
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, h)
+		b = record.AppendExtra(b, i, h)
 	}
-	b = append(b, "]}\n"...)
+	b = record.AppendCkptEnd(b)
 	r.w.mu.Lock()
 	r.w.buf = append(r.w.buf, b...)
 	r.w.mu.Unlock()

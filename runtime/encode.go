@@ -6,85 +6,18 @@ import (
 	"math"
 	"reflect"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/flordb/flor/internal/record"
 )
 
 // Value types as written in the t field of a log record.
 const (
-	TypeInt   = "int"
-	TypeFloat = "float"
-	TypeBool  = "bool"
-	TypeStr   = "str"
-	TypeJSON  = "json"
+	TypeInt   = record.TypeInt
+	TypeFloat = record.TypeFloat
+	TypeBool  = record.TypeBool
+	TypeStr   = record.TypeStr
+	TypeJSON  = record.TypeJSON
 )
-
-// appendJSONString appends s as a JSON string literal.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"':
-				b = append(b, '\\', '"')
-			case '\\':
-				b = append(b, '\\', '\\')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigit[c>>4], hexDigit[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			// Invalid UTF-8: replace, as encoding/json does.
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigit[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-const hexDigit = "0123456789abcdef"
-
-// appendFloat appends f as a JSON number, or as a string for the values
-// JSON cannot hold.
-func appendFloat(b []byte, f float64) []byte {
-	switch {
-	case math.IsNaN(f):
-		return append(b, `"NaN"`...)
-	case math.IsInf(f, 1):
-		return append(b, `"+Inf"`...)
-	case math.IsInf(f, -1):
-		return append(b, `"-Inf"`...)
-	}
-	return strconv.AppendFloat(b, f, 'g', -1, 64)
-}
 
 // scalar is a loggable value in a form that needs no allocation to hold.
 type scalar struct {
@@ -99,11 +32,11 @@ func (s scalar) appendJSON(b []byte) []byte {
 	case TypeInt:
 		return strconv.AppendInt(b, s.i, 10)
 	case TypeFloat:
-		return appendFloat(b, s.f)
+		return record.AppendFloat(b, s.f)
 	case TypeBool:
 		return strconv.AppendBool(b, s.i != 0)
 	case TypeStr:
-		return appendJSONString(b, s.s)
+		return record.AppendString(b, s.s)
 	case TypeJSON:
 		return append(b, s.s...)
 	}
@@ -161,9 +94,9 @@ func scalarOf(v any) scalar {
 	case string:
 		return scalar{kind: TypeStr, s: x}
 	case error:
-		return scalar{kind: TypeStr, s: x.Error()}
+		return scalar{kind: TypeStr, s: safeText(v, x.Error)}
 	case fmt.Stringer:
-		return scalar{kind: TypeStr, s: x.String()}
+		return scalar{kind: TypeStr, s: safeText(v, x.String)}
 	}
 	// Named numbers (type Loss float64) are numbers.
 	switch rv := reflect.ValueOf(v); rv.Kind() {
@@ -178,11 +111,35 @@ func scalarOf(v any) scalar {
 	case reflect.String:
 		return scalar{kind: TypeStr, s: rv.String()}
 	}
-	js, err := json.Marshal(v)
+	js, err := safeMarshal(v)
 	if err != nil {
 		return scalar{kind: TypeStr, s: fmt.Sprint(v)}
 	}
 	return scalar{kind: TypeJSON, s: string(js)}
+}
+
+// safeText calls a value's Error or String method. A method that panics
+// (a nil pointer whose method reads its receiver) must not stop the
+// training program: the value is then recorded as fmt prints it, which
+// is "<nil>" for a nil pointer (fmt recovers such panics too).
+func safeText(v any, method func() string) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = fmt.Sprint(v)
+		}
+	}()
+	return method()
+}
+
+// safeMarshal is json.Marshal that turns a panic in a MarshalJSON or
+// MarshalText method into an error.
+func safeMarshal(v any) (js []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			js, err = nil, fmt.Errorf("marshal panicked: %v", p)
+		}
+	}()
+	return json.Marshal(v)
 }
 
 func uintScalar(u uint64) scalar {

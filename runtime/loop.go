@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 	"unsafe"
+
+	"github.com/flordb/flor/internal/record"
 )
 
 type frameKind uint8
@@ -143,7 +145,7 @@ func (r *Run) enterLoop(name string, total int) *loopState {
 		r.fatal(err)
 	}
 	ls := &loopState{r: r, restoreAt: -1, stop: -1}
-	f := &frame{name: name, qname: string(appendJSONString(nil, name)), kind: frameLoop, iter: -1, total: total, begun: time.Now()}
+	f := &frame{name: name, qname: string(record.AppendString(nil, name)), kind: frameLoop, iter: -1, total: total, begun: time.Now()}
 	ls.f = f
 	r.w.mu.Lock()
 	switch inner := r.innerLoopLocked(); {
@@ -315,7 +317,7 @@ func (r *Run) Iteration(name string, index int, v scalar) func() {
 	if err := r.ensureStarted(); err != nil {
 		r.fatal(err)
 	}
-	f := &frame{name: name, qname: string(appendJSONString(nil, name)), kind: frameIteration, iter: int64(index), val: v, total: -1}
+	f := &frame{name: name, qname: string(record.AppendString(nil, name)), kind: frameIteration, iter: int64(index), val: v, total: -1}
 	r.w.mu.Lock()
 	r.stack = append(r.stack, f)
 	r.w.mu.Unlock()

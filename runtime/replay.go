@@ -1,13 +1,14 @@
 package runtime
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/flordb/flor/internal/record"
 )
 
 // ErrReplay: the replay plan or the recorded run cannot be used.
@@ -52,13 +53,7 @@ type Plan struct {
 }
 
 // ckptRecord is a ckpt line of a run file.
-type ckptRecord struct {
-	E    int64             `json:"e"`
-	B    string            `json:"b"`
-	O    int               `json:"o"`
-	Objs map[string]string `json:"objs"`
-	X    []string          `json:"x"`
-}
+type ckptRecord = record.Ckpt
 
 type ckptKey struct {
 	e int64
@@ -135,43 +130,36 @@ func loadReplay(path string) (*replayState, error) {
 
 // readRecord collects the recorded args and checkpoints of the run.
 func (rs *replayState) readRecord(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("flor: %w: %w", ErrReplay, err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
-		switch {
-		case bytes.HasPrefix(line, []byte(`{"k":"log"`)) && bytes.Contains(line, []byte(`"arg":true`)):
-			var l struct {
-				C int64           `json:"c"`
-				N string          `json:"n"`
-				V json.RawMessage `json:"v"`
+	err := record.ReadFile(path, func(l record.Line) error {
+		switch l.Kind {
+		case record.KindRun:
+			h, err := l.Run()
+			if err != nil {
+				return err
 			}
-			if json.Unmarshal(line, &l) == nil && l.C == 0 {
-				rs.args[l.N] = l.V
+			rs.kwargs = h.Kwargs
+		case record.KindLog:
+			g, err := l.Log()
+			if err != nil {
+				return nil // not a value: nothing to replay from it
 			}
-		case bytes.HasPrefix(line, []byte(`{"k":"log"`)) && bytes.Contains(line, []byte(`"n":"delta::iteration"`)):
-			rs.iters++
-		case bytes.HasPrefix(line, []byte(`{"k":"ckpt"`)):
-			var c ckptRecord
-			if json.Unmarshal(line, &c) == nil {
+			switch {
+			case g.Flags&record.FlagArg != 0 && g.C == 0:
+				rs.args[g.Name()] = json.RawMessage(bytes.Clone(g.V))
+			case g.Flags&record.FlagInternal != 0 && g.Name() == "delta::iteration":
+				rs.iters++
+			}
+		case record.KindCkpt:
+			if c, err := l.Ckpt(); err == nil {
 				rs.ckpts[ckptKey{c.E, c.B, c.O}] = c
-				if c.B == "" && c.E > rs.last {
+				if c.EndOfIteration() && c.E > rs.last {
 					rs.last = c.E
 				}
 			}
-		case bytes.HasPrefix(line, []byte(`{"k":"run"`)):
-			var h headerJSON
-			if json.Unmarshal(line, &h) == nil {
-				rs.kwargs = h.Kwargs
-			}
 		}
-	}
-	if err := sc.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("flor: %w: reading %s: %w", ErrReplay, path, err)
 	}
 	return nil

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/flordb/flor/internal/record"
 )
 
 // Errors that callers branch on.
@@ -229,10 +230,10 @@ func (r *Run) start() error {
 func (r *Run) createRunFile(t time.Time) (*os.File, error) {
 	t = t.UTC().Truncate(time.Microsecond)
 	for range 1000 {
-		name := filepath.Join(r.Home, "runs", t.Format("20060102T150405.000000Z")+".jsonl")
+		name := filepath.Join(r.Home, "runs", record.FileName(t))
 		f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err == nil {
-			r.Tstamp = t.Format("2006-01-02T15:04:05.000000Z07:00")
+			r.Tstamp = record.FormatTime(t)
 			r.File = name
 			return f, nil
 		}
@@ -244,57 +245,29 @@ func (r *Run) createRunFile(t time.Time) (*os.File, error) {
 	return nil, fmt.Errorf("flor: no free run file name in %s", filepath.Join(r.Home, "runs"))
 }
 
-type headerJSON struct {
-	K        string            `json:"k"`
-	V        int               `json:"v"`
-	ProjID   string            `json:"projid"`
-	Tstamp   string            `json:"tstamp"`
-	Filename string            `json:"filename"`
-	Snapshot string            `json:"snapshot"`
-	Stale    bool              `json:"stale,omitempty"`
-	Kwargs   map[string]string `json:"kwargs"`
-	PID      int               `json:"pid"`
-	Host     string            `json:"host"`
-	Argv     []string          `json:"argv"`
-	Cwd      string            `json:"cwd"`
-	Go       string            `json:"go"`
-	Replay   *replayHeader     `json:"replay,omitempty"`
-}
-
-type replayHeader struct {
-	ID     string   `json:"id"`
-	Names  []string `json:"names"`
-	Worker int      `json:"worker"`
-	Start  int64    `json:"start"`
-	Stop   int64    `json:"stop"`
-	Mode   string   `json:"mode"`
-}
-
 func (r *Run) headerRecord() []byte {
 	host, _ := os.Hostname()
 	cwd, _ := os.Getwd()
-	h := headerJSON{K: "run", V: 1, ProjID: r.ProjID, Tstamp: r.Tstamp, Filename: r.Filename,
-		Snapshot: r.Snapshot, Stale: r.Stale, Kwargs: r.kwargs, PID: os.Getpid(), Host: host, Argv: r.argv, Cwd: cwd,
-		Go: goruntime.Version()}
+	h := record.NewRun()
+	h.ProjID, h.Tstamp, h.Filename, h.Snapshot, h.Stale = r.ProjID, r.Tstamp, r.Filename, r.Snapshot, r.Stale
+	h.Kwargs, h.PID, h.Host, h.Argv, h.Cwd, h.Go = r.kwargs, os.Getpid(), host, r.argv, cwd, goruntime.Version()
+	h.Liveness = record.LivenessInterval.Seconds()
 	if h.Kwargs == nil {
 		h.Kwargs = map[string]string{}
 	}
 	if r.replay != nil {
 		p := r.replay.plan
 		h.Snapshot = p.Snapshot
-		h.Replay = &replayHeader{ID: p.ID, Names: p.Names, Worker: p.Worker, Start: p.Start, Stop: p.Stop, Mode: p.Mode}
+		h.Replay = &record.Replay{ID: p.ID, Names: p.Names, Worker: p.Worker, Start: p.Start, Stop: p.Stop, Mode: p.Mode}
 	}
-	b, _ := json.Marshal(h)
-	return b
+	return h.Marshal()
 }
 
 // warn tells the user and records the warning.
 func (r *Run) warn(msg string) {
 	fmt.Fprintf(r.stderr, "flor: warning: %s\n", msg)
 	r.w.mu.Lock()
-	r.w.buf = append(r.w.buf, `{"k":"warn","msg":`...)
-	r.w.buf = appendJSONString(r.w.buf, msg)
-	r.w.buf = append(r.w.buf, "}\n"...)
+	r.w.buf = record.AppendWarn(r.w.buf, msg)
 	r.w.mu.Unlock()
 }
 
@@ -332,7 +305,7 @@ func (r *Run) quotedNameLocked(name string) string {
 	}
 	q, ok := r.nameCache[name]
 	if !ok {
-		q = string(appendJSONString(nil, name))
+		q = string(record.AppendString(nil, name))
 		if len(r.nameCache) < 4096 {
 			r.nameCache[name] = q
 		}
@@ -343,16 +316,16 @@ func (r *Run) quotedNameLocked(name string) string {
 
 // Log records a value under the current loop context and echoes it.
 func (r *Run) Log(name string, v scalar) {
-	r.log(name, v, "")
+	r.log(name, v, 0)
 }
 
-// logRecord kinds of flag appended to a log record.
+// Flags of a log record.
 const (
-	flagArg      = `,"arg":true`
-	flagInternal = `,"int":true`
+	flagArg      = record.FlagArg
+	flagInternal = record.FlagInternal
 )
 
-func (r *Run) log(name string, v scalar, flag string) {
+func (r *Run) log(name string, v scalar, flag record.Flags) {
 	if r.replay != nil && !r.replay.names[name] {
 		return
 	}
@@ -384,17 +357,10 @@ func (r *Run) log(name string, v scalar, flag string) {
 }
 
 // appendLogLocked appends a log record. Called with mu held.
-func (r *Run) appendLogLocked(ctx int64, name string, v scalar, flag string) {
-	b := append(r.w.buf, `{"k":"log","c":`...)
-	b = strconv.AppendInt(b, ctx, 10)
-	b = append(b, `,"n":`...)
-	b = append(b, r.quotedNameLocked(name)...)
-	b = append(b, `,"t":"`...)
-	b = append(b, v.kind...)
-	b = append(b, `","v":`...)
+func (r *Run) appendLogLocked(ctx int64, name string, v scalar, flag record.Flags) {
+	b := record.AppendLog(r.w.buf, ctx, r.quotedNameLocked(name), v.kind)
 	b = v.appendJSON(b)
-	b = append(b, flag...)
-	r.w.buf = append(b, "}\n"...)
+	r.w.buf = record.AppendLogEnd(b, flag)
 }
 
 var afterCommitWarned atomic.Bool
@@ -409,18 +375,18 @@ func (r *Run) afterCommit(name string) {
 func (r *Run) echoLineLocked(name string, v scalar) []byte {
 	var b []byte
 	for _, f := range r.stack {
-		b = append(b, f.name...)
+		b = appendEchoText(b, f.name)
 		b = append(b, ": "...)
 		if f.kind == frameIteration && f.val.kind != "" {
-			b = append(b, f.val.String()...)
+			b = appendEchoText(b, f.val.String())
 		} else {
 			b = strconv.AppendInt(b, f.iter, 10)
 		}
 		b = append(b, ", "...)
 	}
-	b = append(b, name...)
+	b = appendEchoText(b, name)
 	b = append(b, ": "...)
-	b = append(b, v.String()...)
+	b = appendEchoText(b, v.String())
 	return append(b, '\n')
 }
 
@@ -440,19 +406,11 @@ func (r *Run) ctxLocked() int64 {
 		if f.ctx == 0 {
 			r.nextCtx++
 			f.ctx = r.nextCtx
-			b := append(r.w.buf, `{"k":"ctx","c":`...)
-			b = strconv.AppendInt(b, f.ctx, 10)
-			b = append(b, `,"p":`...)
-			b = strconv.AppendInt(b, parent, 10)
-			b = append(b, `,"n":`...)
-			b = append(b, f.qname...)
-			b = append(b, `,"i":`...)
-			b = strconv.AppendInt(b, f.iter, 10)
+			b := record.AppendCtx(r.w.buf, f.ctx, parent, f.qname, f.iter)
 			if f.val.isLoopValue() {
-				b = append(b, `,"v":`...)
-				b = f.val.appendJSON(b)
+				b = f.val.appendJSON(record.AppendCtxValue(b))
 			}
-			r.w.buf = append(b, "}\n"...)
+			r.w.buf = record.Close(b)
 		}
 		parent = f.ctx
 	}
@@ -463,7 +421,7 @@ func (r *Run) ctxLocked() int64 {
 // kwargs no Arg read, waits for checkpoints to be stored, and syncs the
 // run file. Calling it again does nothing.
 func (r *Run) Commit() error {
-	return r.commit("finished")
+	return r.commit(record.StatusFinished)
 }
 
 func (r *Run) commit(status string) error {
@@ -491,11 +449,7 @@ func (r *Run) commit(status string) error {
 	}
 	r.w.mu.Lock()
 	r.committed = true
-	r.w.buf = append(r.w.buf, `{"k":"end","status":`...)
-	r.w.buf = appendJSONString(r.w.buf, status)
-	r.w.buf = append(r.w.buf, `,"t":`...)
-	r.w.buf = appendJSONString(r.w.buf, time.Now().UTC().Format(time.RFC3339Nano))
-	r.w.buf = append(r.w.buf, "}\n"...)
+	r.w.buf = record.AppendEndRecord(r.w.buf, status, time.Now())
 	r.w.mu.Unlock()
 	return r.w.close()
 }
@@ -537,11 +491,11 @@ func Panicking() bool {
 
 // CommitFailed ends the run with status failed (a deferred Commit during a
 // panic).
-func (r *Run) CommitFailed() error { return r.commit("failed") }
+func (r *Run) CommitFailed() error { return r.commit(record.StatusFailed) }
 
 // exitNow ends a replay worker early: flush, sync, exit 0.
 func (r *Run) exitNow() {
-	if err := r.commit("finished"); err != nil {
+	if err := r.commit(record.StatusFinished); err != nil {
 		fmt.Fprintf(r.stderr, "flor: %v\n", err)
 		r.exit(1)
 	}

@@ -94,6 +94,7 @@ func (w *recordWriter) loop() {
 		select {
 		case <-t.C:
 			w.flush()
+			w.keepAlive(time.Now())
 		case <-w.kick:
 			w.flush()
 		case <-w.done:

@@ -34,7 +34,7 @@
 // DuckDB client; the raw schema behind them is private and changes freely.
 //
 //	runs         projid, tstamp TIMESTAMP, filename, snapshot, kwargs JSON,
-//	             status (finished | running | unfinished), started, ended,
+//	             status (finished | failed | running | unfinished), started, ended,
 //	             pid, host, argv JSON, src (run file, relative to the home)
 //	logs         projid, tstamp, filename, ctx_id, value_name, value (VARCHAR:
 //	             the JSON text), value_type (int, float, bool, str, json),
@@ -48,9 +48,10 @@
 // A run is (projid, tstamp, filename). Context ids (ctx_id, p_ctx_id) are
 // numbered per file, so join logs and loops on src and ctx_id together.
 // Values written by a replay have the identity of the run they complete and
-// replayed = true. A run's status is computed when read: finished when its
-// file has an end record, else running while its process (pid on host) is
-// alive, else unfinished.
+// replayed = true. A run's status is computed when read: finished (or
+// failed) as its file's end record says, else running while its writer is
+// alive (its process on this host; its file's refreshed mtime on another),
+// else unfinished.
 //
 // # Concurrency
 //

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/flordb/flor/internal/record"
 )
 
 // Column is one column of a Frame.
@@ -89,7 +91,7 @@ func (f *Frame) Write(w io.Writer, format string, topts TableOptions) error {
 
 // TimeFormat is how timestamps print: RFC 3339 in UTC with microseconds,
 // as in run records.
-const TimeFormat = "2006-01-02T15:04:05.000000Z07:00"
+const TimeFormat = record.TimeLayout
 
 // formatFloat prints a float the way run records do: shortest exact form,
 // with NaN and infinities spelled as strings JSON can carry.

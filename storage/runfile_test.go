@@ -29,6 +29,8 @@ type runOpts struct {
 	replay                           map[string]any // replay files: {"id":..., "names": [...]}
 	dir                              string         // relative to home; default runs
 	name                             string         // file name; default from tstamp
+	liveness                         float64        // seconds; 0: the writer does not refresh its file
+	version                          int            // format version; default 1
 }
 
 func tstampName(ts time.Time) string { return ts.UTC().Format("20060102T150405.000000Z") }
@@ -64,13 +66,19 @@ func newRunFile(t testing.TB, home string, ts time.Time, o runOpts) *runFile {
 	}
 	r := &runFile{t: t, path: path, f: f, w: bufio.NewWriter(f), nextCtx: 1}
 	t.Cleanup(func() { r.close() })
+	if o.version == 0 {
+		o.version = 1
+	}
 	run := map[string]any{
-		"k": "run", "v": 1, "projid": o.projid, "tstamp": ts.UTC().Format("2006-01-02T15:04:05.000000Z"),
+		"k": "run", "v": o.version, "projid": o.projid, "tstamp": ts.UTC().Format("2006-01-02T15:04:05.000000Z"),
 		"filename": o.filename, "snapshot": o.snapshot, "kwargs": o.kwargs, "pid": o.pid, "host": o.host,
 		"argv": []string{"train"},
 	}
 	if o.replay != nil {
 		run["replay"] = o.replay
+	}
+	if o.liveness > 0 {
+		run["liveness"] = o.liveness
 	}
 	r.rec(run)
 	return r
@@ -165,8 +173,10 @@ func (r *runFile) ckpt(e int, block string, o int, objs map[string]string) {
 	r.rec(map[string]any{"k": "ckpt", "e": e, "b": block, "o": o, "objs": objs, "x": []string{}})
 }
 
-func (r *runFile) end(t time.Time) {
-	r.rec(map[string]any{"k": "end", "status": "finished", "t": t.UTC().Format(time.RFC3339Nano)})
+func (r *runFile) end(t time.Time) { r.endStatus("finished", t) }
+
+func (r *runFile) endStatus(status string, t time.Time) {
+	r.rec(map[string]any{"k": "end", "status": status, "t": t.UTC().Format(time.RFC3339Nano)})
 }
 
 // train writes a typical training run: args, epochs of steps logging loss,

@@ -10,13 +10,16 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/flordb/flor/internal/record"
 )
 
 // Run statuses.
 const (
-	StatusFinished   = "finished"   // the run file has an end record (flor.Commit ran)
-	StatusRunning    = "running"    // no end record, and its process is alive on this host
-	StatusUnfinished = "unfinished" // no end record, and its process is gone
+	StatusFinished   = record.StatusFinished // the run file has an end record (flor.Commit ran)
+	StatusFailed     = record.StatusFailed   // its end record says Commit ran during a panic
+	StatusRunning    = "running"             // no end record, and its writer is alive (see docs/records.md)
+	StatusUnfinished = "unfinished"          // no end record, and its writer is gone
 )
 
 // Run is one recorded run.
@@ -27,7 +30,7 @@ type Run struct {
 	Snapshot string    // commit of the code on refs/heads/flor.shadow ("" when git failed)
 	Kwargs   map[string]string
 	Argv     []string
-	Status   string    // StatusFinished, StatusRunning or StatusUnfinished
+	Status   string    // StatusFinished, StatusFailed, StatusRunning or StatusUnfinished
 	Ended    time.Time // zero unless finished
 	PID      int64
 	Host     string
@@ -317,8 +320,8 @@ func (s *Store) fillRunInfo(ctx context.Context, info *RunInfo) error {
 	info.Args = map[string]any{}
 	info.Profile = Profile{Prefix: nan, Suffix: nan, Nested: map[string][]float64{}}
 	rel := s.rel(info.Path)
-	rows, err := s.db.QueryContext(ctx, `SELECT nm.name, (['int', 'float', 'bool', 'str', 'json'])[l.t], l.v,
-			(l.flags & 1) <> 0, l.c, COALESCE(l.ci, -1), COALESCE(l.cp, 0), COALESCE(g.depth, 0), COALESCE(g.name, '')
+	rows, err := s.db.QueryContext(ctx, `SELECT nm.name, `+typeNameSQL("l.t")+`, COALESCE(l.v, 'null'),
+			`+flagSQL("l.flags", record.FlagArg)+`, l.c, COALESCE(l.ci, -1), COALESCE(l.cp, 0), COALESCE(g.depth, 0), COALESCE(g.name, '')
 		FROM raw.logs l JOIN raw.sources s ON s.sid = l.sid JOIN raw.names nm ON nm.id = l.nid
 		LEFT JOIN raw.sigs g ON g.id = l.sig
 		WHERE s.path = ? AND l.flags <> 0
@@ -412,29 +415,29 @@ func (s *Store) rel(path string) string {
 // typedValue decodes a logged value's JSON text by its type.
 func typedValue(t, v string) any {
 	switch t {
-	case "int":
-		if n, ok := rawInt([]byte(v)); ok {
+	case record.TypeInt:
+		if n, ok := record.Int([]byte(v)); ok {
 			return n
 		}
-	case "float":
+	case record.TypeFloat:
 		switch v {
-		case `"NaN"`:
+		case record.NaN:
 			return math.NaN()
-		case `"+Inf"`:
+		case record.PosInf:
 			return math.Inf(1)
-		case `"-Inf"`:
+		case record.NegInf:
 			return math.Inf(-1)
 		}
 		var f float64
 		if json.Unmarshal([]byte(v), &f) == nil {
 			return f
 		}
-	case "bool":
-		if b, ok := rawBool([]byte(v)); ok {
+	case record.TypeBool:
+		if b, ok := record.Bool([]byte(v)); ok {
 			return b
 		}
-	case "str":
-		if s, ok := rawString([]byte(v)); ok {
+	case record.TypeStr:
+		if s, ok := record.String([]byte(v)); ok {
 			return s
 		}
 	}

@@ -5,21 +5,27 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/flordb/flor/internal/record"
 )
 
 // schemaVersion changes whenever the raw tables change shape. The database
 // is a cache of the run files, so a store of another version is rebuilt
 // from them rather than migrated.
-const schemaVersion = "4"
+const schemaVersion = "5"
 
 // The raw schema holds what the ingest appends, keyed by small integers;
 // the views in main give it the names users query.
 var rawDDL = []string{
 	`CREATE SCHEMA IF NOT EXISTS raw`,
 	`CREATE TABLE IF NOT EXISTS raw.meta (key VARCHAR, value VARCHAR)`,
-	// One row per file seen: how far it is ingested. sid < 0: the file has
-	// no valid run record and is ignored.
-	`CREATE TABLE IF NOT EXISTS raw.files (path VARCHAR, sid INTEGER, off BIGINT, lines BIGINT)`,
+	// One row per file read: how far it is ingested (off: just past the
+	// last complete line); torn: the file's size when its torn last line
+	// was reported, so it is reported once. Files without a usable run
+	// record have no row: they are tried again.
+	`CREATE TABLE IF NOT EXISTS raw.files (path VARCHAR, sid INTEGER, off BIGINT, lines BIGINT, torn BIGINT)`,
 	// One row per ingested file (a run file or a replay file).
 	`CREATE TABLE IF NOT EXISTS raw.sources (
 		sid INTEGER, rid INTEGER, kind VARCHAR, path VARCHAR,
@@ -29,7 +35,7 @@ var rawDDL = []string{
 	`CREATE TABLE IF NOT EXISTS raw.runs (
 		rid INTEGER, projid VARCHAR, tstamp TIMESTAMP, filename VARCHAR,
 		sid INTEGER, path VARCHAR, version INTEGER, snapshot VARCHAR,
-		kwargs VARCHAR, argv VARCHAR, pid BIGINT, host VARCHAR,
+		kwargs VARCHAR, argv VARCHAR, pid BIGINT, host VARCHAR, liveness DOUBLE,
 		ended TIMESTAMP, status VARCHAR)`,
 	// Loop signatures: the chain of loop names above a context, as a tree
 	// (parent, name). vtypes is a bit set of the kinds of loop values seen.
@@ -42,7 +48,8 @@ var rawDDL = []string{
 	// ci, cp: that context's iteration and parent, copied here so the
 	// dataframe needs no join for the innermost loop when its values are
 	// its iterations (flor.Range);
-	// t: 1 int, 2 float, 3 bool, 4 str, 5 json; flags: 1 arg, 2 internal.
+	// t: a record.TypeCode (1 int, 2 float, 3 bool, 4 str, 5 json);
+	// flags: record.Flags (1 arg, 2 internal); v: NULL for a JSON null.
 	`CREATE TABLE IF NOT EXISTS raw.logs (
 		sid INTEGER, seq BIGINT, c BIGINT, ci BIGINT, cp BIGINT,
 		sig INTEGER, nid INTEGER, t UTINYINT, v VARCHAR, flags UTINYINT)`,
@@ -61,8 +68,8 @@ var viewDDL = []string{
 	FROM raw.runs WHERE sid IS NOT NULL`,
 	`CREATE OR REPLACE VIEW logs AS
 	SELECT r.projid, r.tstamp, r.filename, l.c AS ctx_id, n.name AS value_name,
-		l.v AS value, (['int', 'float', 'bool', 'str', 'json'])[l.t] AS value_type,
-		(l.flags & 1) <> 0 AS is_arg, (l.flags & 2) <> 0 AS internal,
+		l.v AS value, ` + typeNameSQL("l.t") + ` AS value_type,
+		` + flagSQL("l.flags", record.FlagArg) + ` AS is_arg, ` + flagSQL("l.flags", record.FlagInternal) + ` AS internal,
 		s.kind = 'replay' AS replayed, s.path AS src, l.seq AS line
 	FROM raw.logs l JOIN raw.names n ON n.id = l.nid
 	JOIN raw.sources s ON s.sid = l.sid JOIN raw.runs r ON r.rid = s.rid`,
@@ -78,6 +85,17 @@ var viewDDL = []string{
 	`CREATE OR REPLACE VIEW warnings AS
 	SELECT r.projid, r.tstamp, r.filename, w.msg, s.path AS src, w.seq AS line
 	FROM raw.warns w JOIN raw.sources s ON s.sid = w.sid JOIN raw.runs r ON r.rid = s.rid`,
+}
+
+// typeNameSQL is the SQL expression of the type name of the type code in
+// col (record.TypeNames, indexed from 1 by code as SQL lists are).
+func typeNameSQL(col string) string {
+	return "(['" + strings.Join(record.TypeNames[:], "', '") + "'])[" + col + "]"
+}
+
+// flagSQL is the SQL expression of whether the flags in col have flag.
+func flagSQL(col string, flag record.Flags) string {
+	return "(" + col + " & " + strconv.Itoa(int(flag)) + ") <> 0"
 }
 
 // migrate creates the schema, or rebuilds it when it was made by another

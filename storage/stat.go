@@ -10,17 +10,18 @@ import (
 
 // Stats summarises a flor home.
 type Stats struct {
-	Runs                          int // recorded runs
-	Finished, Running, Unfinished int // runs by status
-	ReplayFiles                   int // files of finished replays
-	Records                       int64
-	Values                        int64 // logged values (log records)
-	Names                         int   // distinct value names
-	Contexts                      int64 // loop iterations (ctx records)
-	Checkpoints                   int64 // ckpt records
-	Objects                       int64 // checkpoint blobs in objects/
-	ObjectBytes                   int64 // their total size
-	DBBytes                       int64 // the database file and its write-ahead log
+	Runs                int // recorded runs
+	Finished, Failed    int // runs by end status
+	Running, Unfinished int // runs without an end record
+	ReplayFiles         int // files of finished replays
+	Records             int64
+	Values              int64 // logged values (log records)
+	Names               int   // distinct value names
+	Contexts            int64 // loop iterations (ctx records)
+	Checkpoints         int64 // ckpt records
+	Objects             int64 // checkpoint blobs in objects/
+	ObjectBytes         int64 // their total size
+	DBBytes             int64 // the database file and its write-ahead log
 }
 
 // Stat summarises the store and the flor home.
@@ -33,6 +34,7 @@ func (s *Store) Stat(ctx context.Context) (Stats, error) {
 	err := s.db.QueryRowContext(ctx, `SELECT
 		(SELECT count(*) FROM raw.runs WHERE sid IS NOT NULL),
 		(SELECT count(*) FROM raw.runs WHERE sid IS NOT NULL AND status = 'finished'),
+		(SELECT count(*) FROM raw.runs WHERE sid IS NOT NULL AND status = 'failed'),
 		(SELECT count(*) FROM raw.runs WHERE sid IS NOT NULL AND status = 'running'),
 		(SELECT count(*) FROM raw.runs WHERE sid IS NOT NULL AND status = 'unfinished'),
 		(SELECT count(*) FROM raw.sources WHERE kind = 'replay'),
@@ -43,7 +45,7 @@ func (s *Store) Stat(ctx context.Context) (Stats, error) {
 		(SELECT count(*) FROM raw.warns),
 		(SELECT count(*) FROM raw.sources),
 		(SELECT count(*) FROM raw.runs WHERE ended IS NOT NULL)`).Scan(
-		&st.Runs, &st.Finished, &st.Running, &st.Unfinished, &st.ReplayFiles,
+		&st.Runs, &st.Finished, &st.Failed, &st.Running, &st.Unfinished, &st.ReplayFiles,
 		&st.Values, &st.Names, &st.Contexts, &st.Checkpoints, &warns, &sources, &ends)
 	if err != nil {
 		return st, fmt.Errorf("%s: %w", s.path, err)

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/flordb/flor/internal/record"
 	"github.com/flordb/flor/planner"
 	"github.com/flordb/flor/storage"
 )
@@ -273,4 +274,4 @@ func onlyRuns(f *storage.Frame, keep map[string]bool) *storage.Frame {
 }
 
 // tstampFormat is how run records spell a run's timestamp.
-const tstampFormat = "2006-01-02T15:04:05.000000Z07:00"
+const tstampFormat = record.TimeLayout

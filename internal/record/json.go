@@ -1,4 +1,4 @@
-package storage
+package record
 
 import (
 	"errors"
@@ -8,45 +8,48 @@ import (
 
 // This file holds a small JSON reader specialised for run-file lines. The
 // lines are flat objects whose values are mostly short numbers and strings;
-// encoding/json's reflection costs more than the rest of the ingest, so the
-// ingest walks the bytes itself, validating as strictly as encoding/json
+// encoding/json's reflection costs more than the rest of an ingest, so the
+// decoder walks the bytes itself, validating as strictly as encoding/json
 // would, and keeps each member's raw text.
 
+// Errors of a line that is not one JSON object.
 var (
-	errSyntax    = errors.New("invalid JSON")
-	errNotObject = errors.New("not a JSON object")
+	// ErrSyntax: the line is not valid JSON.
+	ErrSyntax = errors.New("invalid JSON")
+	// ErrNotObject: the line is JSON but not an object.
+	ErrNotObject = errors.New("not a JSON object")
 )
 
-// member is one member of a JSON object: key unescaped, value as raw text.
-type member struct {
-	key []byte // unescaped when the key had escapes, else a sub-slice of the line
-	val []byte // raw JSON text of the value
+// Member is one member of a JSON object: key unescaped, value as raw text.
+type Member struct {
+	Key []byte // unescaped when the key had escapes, else a sub-slice of the line
+	Val []byte // raw JSON text of the value
 }
 
-// lineScanner reuses its buffers across lines.
-type lineScanner struct {
-	members []member
+// splitter reuses its buffers across lines.
+type splitter struct {
+	members []Member
 	keybuf  []byte
 }
 
-// parseObject splits a line holding one JSON object into its members.
-func (s *lineScanner) parseObject(b []byte) ([]member, error) {
+// object splits a line holding one JSON object into its members.
+func (s *splitter) object(b []byte) ([]Member, error) {
 	s.members = s.members[:0]
 	s.keybuf = s.keybuf[:0]
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return nil, errNotObject
+		return nil, ErrNotObject
 	}
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		if skipSpace(b, i+1) != len(b) {
-			return nil, errSyntax
+			return nil, ErrSyntax
 		}
 		return s.members, nil
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
-			return nil, errSyntax
+			return nil, ErrSyntax
 		}
 		end, esc, err := scanString(b, i)
 		if err != nil {
@@ -65,26 +68,26 @@ func (s *lineScanner) parseObject(b []byte) ([]member, error) {
 		}
 		i = skipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
-			return nil, errSyntax
+			return nil, ErrSyntax
 		}
 		i = skipSpace(b, i+1)
 		vend, err := scanValue(b, i, 0)
 		if err != nil {
 			return nil, err
 		}
-		s.members = append(s.members, member{key: key, val: b[i:vend]})
+		s.members = append(s.members, Member{Key: key, Val: b[i:vend]})
 		i = skipSpace(b, vend)
 		if i >= len(b) {
-			return nil, errSyntax
+			return nil, ErrSyntax
 		}
 		if b[i] == '}' {
 			if skipSpace(b, i+1) != len(b) {
-				return nil, errSyntax
+				return nil, ErrSyntax
 			}
 			return s.members, nil
 		}
 		if b[i] != ',' {
-			return nil, errSyntax
+			return nil, ErrSyntax
 		}
 		i = skipSpace(b, i+1)
 	}
@@ -108,7 +111,7 @@ const maxDepth = 10000
 // scanValue returns the end of the JSON value starting at b[i].
 func scanValue(b []byte, i, depth int) (int, error) {
 	if i >= len(b) {
-		return 0, errSyntax
+		return 0, ErrSyntax
 	}
 	switch c := b[i]; {
 	case c == '"':
@@ -124,7 +127,7 @@ func scanValue(b []byte, i, depth int) (int, error) {
 		return scanLiteral(b, i, "null")
 	case c == '[':
 		if depth >= maxDepth {
-			return 0, errSyntax
+			return 0, ErrSyntax
 		}
 		i = skipSpace(b, i+1)
 		if i < len(b) && b[i] == ']' {
@@ -137,19 +140,19 @@ func scanValue(b []byte, i, depth int) (int, error) {
 			}
 			i = skipSpace(b, end)
 			if i >= len(b) {
-				return 0, errSyntax
+				return 0, ErrSyntax
 			}
 			if b[i] == ']' {
 				return i + 1, nil
 			}
 			if b[i] != ',' {
-				return 0, errSyntax
+				return 0, ErrSyntax
 			}
 			i = skipSpace(b, i+1)
 		}
 	case c == '{':
 		if depth >= maxDepth {
-			return 0, errSyntax
+			return 0, ErrSyntax
 		}
 		i = skipSpace(b, i+1)
 		if i < len(b) && b[i] == '}' {
@@ -157,7 +160,7 @@ func scanValue(b []byte, i, depth int) (int, error) {
 		}
 		for {
 			if i >= len(b) || b[i] != '"' {
-				return 0, errSyntax
+				return 0, ErrSyntax
 			}
 			end, _, err := scanString(b, i)
 			if err != nil {
@@ -165,7 +168,7 @@ func scanValue(b []byte, i, depth int) (int, error) {
 			}
 			i = skipSpace(b, end)
 			if i >= len(b) || b[i] != ':' {
-				return 0, errSyntax
+				return 0, ErrSyntax
 			}
 			end, err = scanValue(b, skipSpace(b, i+1), depth+1)
 			if err != nil {
@@ -173,23 +176,23 @@ func scanValue(b []byte, i, depth int) (int, error) {
 			}
 			i = skipSpace(b, end)
 			if i >= len(b) {
-				return 0, errSyntax
+				return 0, ErrSyntax
 			}
 			if b[i] == '}' {
 				return i + 1, nil
 			}
 			if b[i] != ',' {
-				return 0, errSyntax
+				return 0, ErrSyntax
 			}
 			i = skipSpace(b, i+1)
 		}
 	}
-	return 0, errSyntax
+	return 0, ErrSyntax
 }
 
 func scanLiteral(b []byte, i int, lit string) (int, error) {
 	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-		return 0, errSyntax
+		return 0, ErrSyntax
 	}
 	return i + len(lit), nil
 }
@@ -200,7 +203,7 @@ func scanNumber(b []byte, i int) (int, error) {
 		i++
 	}
 	if i >= len(b) {
-		return 0, errSyntax
+		return 0, ErrSyntax
 	}
 	switch {
 	case b[i] == '0':
@@ -210,12 +213,12 @@ func scanNumber(b []byte, i int) (int, error) {
 			i++
 		}
 	default:
-		return 0, errSyntax
+		return 0, ErrSyntax
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
 		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return 0, errSyntax
+			return 0, ErrSyntax
 		}
 		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
 			i++
@@ -227,7 +230,7 @@ func scanNumber(b []byte, i int) (int, error) {
 			i++
 		}
 		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return 0, errSyntax
+			return 0, ErrSyntax
 		}
 		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
 			i++
@@ -248,37 +251,37 @@ func scanString(b []byte, i int) (end int, esc bool, err error) {
 		case c == '\\':
 			esc = true
 			if i+1 >= len(b) {
-				return 0, false, errSyntax
+				return 0, false, ErrSyntax
 			}
 			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
 				if i+6 > len(b) {
-					return 0, false, errSyntax
+					return 0, false, ErrSyntax
 				}
 				for _, h := range b[i+2 : i+6] {
 					if !isHex(h) {
-						return 0, false, errSyntax
+						return 0, false, ErrSyntax
 					}
 				}
 				i += 6
 			default:
-				return 0, false, errSyntax
+				return 0, false, ErrSyntax
 			}
 		case c < 0x20:
-			return 0, false, errSyntax
+			return 0, false, ErrSyntax
 		case c < utf8.RuneSelf:
 			i++
 		default:
 			r, n := utf8.DecodeRune(b[i:])
 			if r == utf8.RuneError && n == 1 {
-				return 0, false, errSyntax
+				return 0, false, ErrSyntax
 			}
 			i += n
 		}
 	}
-	return 0, false, errSyntax
+	return 0, false, ErrSyntax
 }
 
 func isHex(c byte) bool {
@@ -327,7 +330,7 @@ func appendUnquoted(dst, q []byte) ([]byte, error) {
 			dst = utf8.AppendRune(dst, r)
 			continue
 		default:
-			return nil, errSyntax
+			return nil, ErrSyntax
 		}
 		i += 2
 	}
@@ -352,8 +355,8 @@ func hex4(h []byte) uint32 {
 	return v
 }
 
-// rawString decodes a raw JSON string value; ok is false for other kinds.
-func rawString(raw []byte) (string, bool) {
+// String decodes a raw JSON string value; ok is false for other kinds.
+func String(raw []byte) (string, bool) {
 	if len(raw) < 2 || raw[0] != '"' {
 		return "", false
 	}
@@ -369,8 +372,8 @@ func rawString(raw []byte) (string, bool) {
 	return string(raw[1 : len(raw)-1]), true
 }
 
-// rawInt decodes a raw JSON number that is an integer.
-func rawInt(raw []byte) (int64, bool) {
+// Int decodes a raw JSON number that is an integer.
+func Int(raw []byte) (int64, bool) {
 	if len(raw) == 0 || len(raw) > 20 {
 		return 0, false
 	}
@@ -397,8 +400,8 @@ func rawInt(raw []byte) (int64, bool) {
 	return n, true
 }
 
-// rawBool decodes a raw JSON boolean.
-func rawBool(raw []byte) (v, ok bool) {
+// Bool decodes a raw JSON boolean.
+func Bool(raw []byte) (v, ok bool) {
 	switch string(raw) {
 	case "true":
 		return true, true
@@ -408,24 +411,24 @@ func rawBool(raw []byte) (v, ok bool) {
 	return false, false
 }
 
-// rawKind names the JSON kind of a raw scalar value: "int", "float", "bool",
-// "str", or "" for null, arrays and objects.
-func rawKind(raw []byte) string {
+// ScalarType names the type of a raw scalar value: TypeInt, TypeFloat,
+// TypeBool, TypeStr, or "" for null, arrays and objects.
+func ScalarType(raw []byte) string {
 	if len(raw) == 0 {
 		return ""
 	}
 	switch c := raw[0]; {
 	case c == '"':
-		return "str"
+		return TypeStr
 	case c == 't' || c == 'f':
-		return "bool"
+		return TypeBool
 	case c == '-' || (c >= '0' && c <= '9'):
 		for _, c := range raw {
 			if c == '.' || c == 'e' || c == 'E' {
-				return "float"
+				return TypeFloat
 			}
 		}
-		return "int"
+		return TypeInt
 	}
 	return ""
 }
