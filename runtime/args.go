@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -51,6 +52,10 @@ func ParseKwargs(args []string) (map[string]string, []string, error) {
 			if !ok || name == "" {
 				return nil, nil, fmt.Errorf("%w: %q is not name=value", ErrKwargs, w)
 			}
+			if old, dup := kw[name]; dup {
+				// Which one wins would be a guess; the user should say.
+				return nil, nil, fmt.Errorf("%w: %q is given twice (%s=%s and %s)", ErrKwargs, name, name, old, w)
+			}
 			kw[name] = val
 		}
 	}
@@ -67,6 +72,34 @@ func parseBool(s string) (bool, error) {
 	return false, fmt.Errorf("%q is not a bool (yes/y/true/t/1 or no/n/false/f/0)", s)
 }
 
+// parseInt reads a kwarg integer. Integers are decimal, as users of
+// training scripts type them: 010 is ten and 0042 is forty-two, never
+// octal, and 0x10 is refused rather than read as hex. A sign is allowed,
+// and so is a decimal float with an integral value (1e3, 5.0).
+func parseInt(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err == nil {
+		return n, nil
+	}
+	if errors.Is(err, strconv.ErrRange) {
+		return 0, fmt.Errorf("%q overflows int64", s)
+	}
+	// ParseFloat would also take hex floats (0x1p4), underscores and
+	// inf/nan: only plain decimal notation falls through to it.
+	if t == "" || strings.Trim(t, "0123456789+-.eE") != "" {
+		return 0, fmt.Errorf("%q is not a decimal integer", s)
+	}
+	f, ferr := strconv.ParseFloat(t, 64)
+	if ferr != nil || f != math.Trunc(f) {
+		return 0, fmt.Errorf("%q is not a decimal integer", s)
+	}
+	if f < -(1<<63) || f >= 1<<63 {
+		return 0, fmt.Errorf("%q overflows int64", s)
+	}
+	return int64(f), nil
+}
+
 // parseArg converts the text of a kwarg to T.
 func parseArg[T ArgValue](s string) (T, error) {
 	var zero T
@@ -79,14 +112,9 @@ func parseArg[T ArgValue](s string) (T, error) {
 		}
 		rv.SetBool(b)
 	case reflect.Int, reflect.Int64:
-		n, err := strconv.ParseInt(strings.TrimSpace(s), 0, 64)
+		n, err := parseInt(s)
 		if err != nil {
-			// 1e3 and 5.0 are integers as users type them.
-			f, ferr := strconv.ParseFloat(strings.TrimSpace(s), 64)
-			if ferr != nil || f != float64(int64(f)) {
-				return zero, fmt.Errorf("%q is not an integer", s)
-			}
-			n = int64(f)
+			return zero, err
 		}
 		if rv.OverflowInt(n) {
 			return zero, fmt.Errorf("%q overflows %s", s, rv.Type())
