@@ -160,8 +160,9 @@ func typeName[T ArgValue]() string {
 
 // Arg returns the value of hyper-parameter name: the --kwargs value cast to
 // def's type, else def; in replay, the value the run recorded. The value is
-// logged. A kwarg that does not parse stops the program with exit code 2
-// before anything is recorded.
+// logged. A kwarg that does not parse stops the program with exit code 2:
+// before anything is recorded, or, when the run has already logged, with
+// the run kept and ended failed.
 func Arg[T ArgValue](r *Run, name string, def T) T {
 	v := def
 	if r.replay != nil {
@@ -190,15 +191,30 @@ func Arg[T ArgValue](r *Run, name string, def T) T {
 	if ok {
 		pv, err := parseArg[T](s)
 		if err != nil {
-			fmt.Fprintf(r.stderr, "flor: --kwargs %s=%s: %v; arg %q expects %s like its default %v\n",
-				name, s, err, name, article(typeName[T]()), def)
-			r.abandon()
-			r.exit(2)
+			r.badKwarg(fmt.Sprintf("--kwargs %s=%s: %v; arg %q expects %s like its default %v",
+				name, s, err, name, article(typeName[T]()), def))
 		}
 		v = pv
 	}
 	r.logArg(name, argScalar(v))
 	return v
+}
+
+// badKwarg stops the program on a kwarg that does not parse, with exit
+// code 2. Before the run has started nothing is on disk and nothing is
+// left: a usage error is not a run. Once it has logged, its records are
+// the user's and stay; the run ends failed, with the message recorded.
+func (r *Run) badKwarg(msg string) {
+	fmt.Fprintf(r.stderr, "flor: %s\n", msg)
+	if r.started.Load() && r.startErr == nil {
+		r.recordWarn(msg)
+		if err := r.CommitFailed(); err != nil {
+			fmt.Fprintf(r.stderr, "flor: %v\n", err)
+		}
+	} else {
+		r.abandon()
+	}
+	r.exit(2)
 }
 
 // logArg records an arg. Before the first other flor call the run has not

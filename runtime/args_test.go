@@ -2,6 +2,9 @@ package runtime
 
 import (
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -80,4 +83,50 @@ func FuzzParseKwargs(f *testing.F) {
 			}
 		}
 	})
+}
+
+func init() {
+	// lateBadKwarg reads a bad kwarg after the run has logged.
+	children["lateBadKwarg"] = func() {
+		r := childRun()
+		Log(r, "loss", 0.5)
+		_ = Arg(r, "epochs", 5)
+		Log(r, "never", 1)
+	}
+}
+
+func TestLateBadKwargKeepsTheRunFailed(t *testing.T) {
+	dir := gitInit(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "FLOR_TEST_CHILD=lateBadKwarg", "FLOR_TEST_DIR="+dir,
+		"FLOR_TEST_ARGS=--kwargs epochs=abc", "FLOR_PROGRESS=0", "FLOR_ECHO=0")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Fatalf("exit = %v, want code 2; output:\n%s", err, out)
+	}
+	want := `flor: --kwargs epochs=abc: "abc" is not a decimal integer; arg "epochs" expects an integer like its default 5` + "\n"
+	if string(out) != want {
+		t.Errorf("output %q, want %q", out, want)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, ".flor", "runs", "*.jsonl"))
+	if len(files) != 1 {
+		t.Fatalf("run files %v, want the one run", files)
+	}
+	recs := readRecords(t, files[0])
+	last := recs[len(recs)-1]
+	if last["k"] != "end" || last["status"] != "failed" {
+		t.Errorf("last record %v, want an end record with status failed", last)
+	}
+	var loss, warned bool
+	for _, rec := range recs {
+		loss = loss || rec["n"] == "loss"
+		warned = warned || rec["k"] == "warn" && strings.Contains(rec["msg"].(string), "epochs=abc")
+		if rec["n"] == "never" {
+			t.Error("a record after the bad kwarg")
+		}
+	}
+	if !loss || !warned {
+		t.Errorf("records %v: want the loss logged before and the message", recs)
+	}
 }

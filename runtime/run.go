@@ -291,6 +291,11 @@ func (r *Run) headerRecord() []byte {
 // warn tells the user and records the warning.
 func (r *Run) warn(msg string) {
 	fmt.Fprintf(r.stderr, "flor: warning: %s\n", msg)
+	r.recordWarn(msg)
+}
+
+// recordWarn records a warning without printing it.
+func (r *Run) recordWarn(msg string) {
 	r.w.mu.Lock()
 	r.w.buf = append(r.w.buf, `{"k":"warn","msg":`...)
 	r.w.buf = appendJSONString(r.w.buf, msg)
