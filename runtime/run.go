@@ -116,7 +116,7 @@ func New(opt Options) (*Run, error) {
 		kwUsed:    map[string]bool{},
 		stdout:    opt.Stdout,
 		stderr:    opt.Stderr,
-		w:         newRecordWriter(),
+		w:         newRecordWriter(opt.Stderr),
 		ckptNames: map[string]bool{},
 		nameCache: map[string]string{},
 		exit:      os.Exit,
