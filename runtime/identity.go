@@ -28,13 +28,23 @@ func (r *Run) resolveIdentity(opt Options) error {
 		rel = "."
 	}
 	r.Filename = filepath.ToSlash(rel)
-	r.Home = opt.Env("FLOR_HOME")
+	given := opt.Env("FLOR_HOME")
+	r.Home = given
 	if r.Home == "" {
 		r.Home = filepath.Join(root, ".flor")
-		excludeHome(root)
 	}
 	if abs, err := filepath.Abs(r.Home); err == nil {
 		r.Home = abs
+	}
+	what := ""
+	if given != "" {
+		what = "FLOR_HOME=" + given
+	}
+	if err := checkHome(r.Home, what); err != nil {
+		return err
+	}
+	if given == "" {
+		excludeHome(root)
 	}
 	return nil
 }
