@@ -200,7 +200,7 @@ func (r *Run) start() error {
 		if err != nil {
 			return err
 		}
-		snap, newest, err := snapshot(r.Root, r.Home, r.Tstamp)
+		snap, newest, err := snapshot(r.Root, r.Home, r.Tstamp, r.stderr)
 		if err != nil {
 			r.warn(fmt.Sprintf("code snapshot failed, this run cannot be replayed: %v", err))
 		} else {
