@@ -34,6 +34,9 @@ func checkHome(home, what string) error {
 			if st.IsDir() {
 				return nil
 			}
+			if d == home && what == "" {
+				return fmt.Errorf("flor: %w: %s is a file, not a directory; move it away, or set FLOR_HOME to a directory", ErrHome, name)
+			}
 			if d == home {
 				return fmt.Errorf("flor: %w: %s is a file, not a directory; point FLOR_HOME at a directory (it is created if missing)", ErrHome, name)
 			}
