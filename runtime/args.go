@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -51,6 +52,10 @@ func ParseKwargs(args []string) (map[string]string, []string, error) {
 			if !ok || name == "" {
 				return nil, nil, fmt.Errorf("%w: %q is not name=value", ErrKwargs, w)
 			}
+			if old, dup := kw[name]; dup {
+				// Which one wins would be a guess; the user should say.
+				return nil, nil, fmt.Errorf("%w: %q is given twice (%s=%s and %s)", ErrKwargs, name, name, old, w)
+			}
 			kw[name] = val
 		}
 	}
@@ -67,6 +72,34 @@ func parseBool(s string) (bool, error) {
 	return false, fmt.Errorf("%q is not a bool (yes/y/true/t/1 or no/n/false/f/0)", s)
 }
 
+// parseInt reads a kwarg integer. Integers are decimal, as users of
+// training scripts type them: 010 is ten and 0042 is forty-two, never
+// octal, and 0x10 is refused rather than read as hex. A sign is allowed,
+// and so is a decimal float with an integral value (1e3, 5.0).
+func parseInt(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err == nil {
+		return n, nil
+	}
+	if errors.Is(err, strconv.ErrRange) {
+		return 0, fmt.Errorf("%q overflows int64", s)
+	}
+	// ParseFloat would also take hex floats (0x1p4), underscores and
+	// inf/nan: only plain decimal notation falls through to it.
+	if t == "" || strings.Trim(t, "0123456789+-.eE") != "" {
+		return 0, fmt.Errorf("%q is not a decimal integer", s)
+	}
+	f, ferr := strconv.ParseFloat(t, 64)
+	if ferr != nil || f != math.Trunc(f) {
+		return 0, fmt.Errorf("%q is not a decimal integer", s)
+	}
+	if f < -(1<<63) || f >= 1<<63 {
+		return 0, fmt.Errorf("%q overflows int64", s)
+	}
+	return int64(f), nil
+}
+
 // parseArg converts the text of a kwarg to T.
 func parseArg[T ArgValue](s string) (T, error) {
 	var zero T
@@ -79,14 +112,9 @@ func parseArg[T ArgValue](s string) (T, error) {
 		}
 		rv.SetBool(b)
 	case reflect.Int, reflect.Int64:
-		n, err := strconv.ParseInt(strings.TrimSpace(s), 0, 64)
+		n, err := parseInt(s)
 		if err != nil {
-			// 1e3 and 5.0 are integers as users type them.
-			f, ferr := strconv.ParseFloat(strings.TrimSpace(s), 64)
-			if ferr != nil || f != float64(int64(f)) {
-				return zero, fmt.Errorf("%q is not an integer", s)
-			}
-			n = int64(f)
+			return zero, err
 		}
 		if rv.OverflowInt(n) {
 			return zero, fmt.Errorf("%q overflows %s", s, rv.Type())
@@ -132,8 +160,9 @@ func typeName[T ArgValue]() string {
 
 // Arg returns the value of hyper-parameter name: the --kwargs value cast to
 // def's type, else def; in replay, the value the run recorded. The value is
-// logged. A kwarg that does not parse stops the program with exit code 2
-// before anything is recorded.
+// logged. A kwarg that does not parse stops the program with exit code 2:
+// before anything is recorded, or, when the run has already logged, with
+// the run kept and ended failed.
 func Arg[T ArgValue](r *Run, name string, def T) T {
 	v := def
 	if r.replay != nil {
@@ -162,15 +191,30 @@ func Arg[T ArgValue](r *Run, name string, def T) T {
 	if ok {
 		pv, err := parseArg[T](s)
 		if err != nil {
-			fmt.Fprintf(r.stderr, "flor: --kwargs %s=%s: %v; arg %q expects %s like its default %v\n",
-				name, s, err, name, article(typeName[T]()), def)
-			r.abandon()
-			r.exit(2)
+			r.badKwarg(fmt.Sprintf("--kwargs %s=%s: %v; arg %q expects %s like its default %v",
+				name, s, err, name, article(typeName[T]()), def))
 		}
 		v = pv
 	}
 	r.logArg(name, argScalar(v))
 	return v
+}
+
+// badKwarg stops the program on a kwarg that does not parse, with exit
+// code 2. Before the run has started nothing is on disk and nothing is
+// left: a usage error is not a run. Once it has logged, its records are
+// the user's and stay; the run ends failed, with the message recorded.
+func (r *Run) badKwarg(msg string) {
+	fmt.Fprintf(r.stderr, "flor: %s\n", msg)
+	if r.started.Load() && r.startErr == nil {
+		r.recordWarn(msg)
+		if err := r.CommitFailed(); err != nil {
+			fmt.Fprintf(r.stderr, "flor: %v\n", err)
+		}
+	} else {
+		r.abandon()
+	}
+	r.exit(2)
 }
 
 // logArg records an arg. Before the first other flor call the run has not

@@ -2,12 +2,15 @@ package runtime
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
 	"runtime/debug"
 	"strings"
+
+	"github.com/flordb/flor/internal/gitdir"
 )
 
 // resolveIdentity finds the program's package directory, its git
@@ -17,10 +20,11 @@ func (r *Run) resolveIdentity(opt Options) error {
 	if dir == "" {
 		dir = mainPackageDir()
 	}
-	root, err := repoRoot(dir)
+	repo, err := repoRoot(dir)
 	if err != nil {
 		return err
 	}
+	root := repo.Top
 	r.Root = root
 	r.ProjID = filepath.Base(root)
 	rel, err := filepath.Rel(root, dir)
@@ -28,13 +32,23 @@ func (r *Run) resolveIdentity(opt Options) error {
 		rel = "."
 	}
 	r.Filename = filepath.ToSlash(rel)
-	r.Home = opt.Env("FLOR_HOME")
+	given := opt.Env("FLOR_HOME")
+	r.Home = given
 	if r.Home == "" {
 		r.Home = filepath.Join(root, ".flor")
-		excludeHome(root)
 	}
 	if abs, err := filepath.Abs(r.Home); err == nil {
 		r.Home = abs
+	}
+	what := ""
+	if given != "" {
+		what = "FLOR_HOME=" + given
+	}
+	if err := checkHome(r.Home, what); err != nil {
+		return err
+	}
+	if given == "" {
+		excludeHome(repo)
 	}
 	return nil
 }
@@ -101,33 +115,24 @@ func modulePath(gomod string) string {
 	return ""
 }
 
-// repoRoot walks up from dir to the directory holding .git.
-func repoRoot(dir string) (string, error) {
-	abs, err := filepath.Abs(dir)
+// repoRoot finds the git repository holding dir.
+func repoRoot(dir string) (gitdir.Repo, error) {
+	repo, err := gitdir.Find(dir)
+	if errors.Is(err, gitdir.ErrNotRepo) {
+		abs, _ := filepath.Abs(dir)
+		return repo, fmt.Errorf("flor: %s is %w: flor keeps each run's code as a git snapshot; run `git init` there first", abs, ErrNotGit)
+	}
 	if err != nil {
-		return "", fmt.Errorf("flor: %w", err)
+		return repo, fmt.Errorf("flor: %w", err)
 	}
-	if p, err := filepath.EvalSymlinks(abs); err == nil {
-		abs = p
-	}
-	for d := abs; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("flor: %s is %w: flor keeps each run's code as a git snapshot; run `git init` there first", abs, ErrNotGit)
-		}
-	}
+	return repo, nil
 }
 
-// excludeHome keeps .flor out of git through .git/info/exclude, which,
-// unlike .gitignore, is not part of the user's tree.
-func excludeHome(root string) {
-	gitDir := filepath.Join(root, ".git")
-	if st, err := os.Stat(gitDir); err != nil || !st.IsDir() {
-		return // a worktree or submodule: .git is a file; leave it be
-	}
-	path := filepath.Join(gitDir, "info", "exclude")
+// excludeHome keeps .flor out of git through info/exclude, which, unlike
+// .gitignore, is not part of the user's tree. It is the common directory's:
+// git reads no other, so a linked worktree shares its main one's.
+func excludeHome(repo gitdir.Repo) {
+	path := filepath.Join(repo.CommonDir, "info", "exclude")
 	data, _ := os.ReadFile(path)
 	for _, line := range strings.Split(string(data), "\n") {
 		if l := strings.TrimSpace(line); l == "/.flor/" || l == ".flor/" || l == "/.flor" || l == ".flor" {

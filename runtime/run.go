@@ -117,7 +117,7 @@ func New(opt Options) (*Run, error) {
 		kwUsed:    map[string]bool{},
 		stdout:    opt.Stdout,
 		stderr:    opt.Stderr,
-		w:         newRecordWriter(),
+		w:         newRecordWriter(opt.Stderr),
 		ckptNames: map[string]bool{},
 		nameCache: map[string]string{},
 		exit:      os.Exit,
@@ -201,7 +201,7 @@ func (r *Run) start() error {
 		if err != nil {
 			return err
 		}
-		snap, newest, err := snapshot(r.Root, r.Home, r.Tstamp)
+		snap, newest, err := snapshot(r.Root, r.Home, r.Tstamp, r.stderr)
 		if err != nil {
 			r.warn(fmt.Sprintf("code snapshot failed, this run cannot be replayed: %v", err))
 		} else {
@@ -266,6 +266,11 @@ func (r *Run) headerRecord() []byte {
 // warn tells the user and records the warning.
 func (r *Run) warn(msg string) {
 	fmt.Fprintf(r.stderr, "flor: warning: %s\n", msg)
+	r.recordWarn(msg)
+}
+
+// recordWarn records a warning without printing it.
+func (r *Run) recordWarn(msg string) {
 	r.w.mu.Lock()
 	r.w.buf = record.AppendWarn(r.w.buf, msg)
 	r.w.mu.Unlock()

@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flordb/flor/internal/gitdir"
 	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
@@ -32,7 +34,8 @@ var ErrSnapshot = errors.New("snapshot")
 // snapshot stores the working tree (tracked files, and untracked files
 // that are not ignored) as a commit on flor.shadow and returns its hash.
 // A run whose tree equals the branch tip's shares that commit.
-func snapshot(root, home, tstamp string) (string, time.Time, error) {
+// Waiting for another process's lock is said on stderr.
+func snapshot(root, home, tstamp string, stderr io.Writer) (string, time.Time, error) {
 	repo, err := openStorage(root)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("%w: opening %s: %w", ErrSnapshot, root, err)
@@ -41,7 +44,7 @@ func snapshot(root, home, tstamp string) (string, time.Time, error) {
 	if err != nil {
 		return "", newest, err
 	}
-	h, err := commitTree(repo, root, tree, tstamp)
+	h, err := commitTree(repo, root, tree, tstamp, stderr)
 	return h, newest, err
 }
 
@@ -50,41 +53,22 @@ func snapshot(root, home, tstamp string) (string, time.Time, error) {
 // brings transports (ssh, http) that every program linking the runtime
 // would pay for in size and link time. A .git file (a linked worktree or
 // a submodule) names the git directory, and a commondir file in it the
-// directory shared with the main worktree.
+// directory shared with the main worktree (see internal/gitdir).
 func openStorage(root string) (*filesystem.Storage, error) {
-	gitDir := filepath.Join(root, ".git")
-	st, err := os.Stat(gitDir)
+	repo, err := gitdir.Find(root)
 	if err != nil {
 		return nil, err
 	}
-	if !st.IsDir() {
-		data, err := os.ReadFile(gitDir)
-		if err != nil {
-			return nil, err
-		}
-		line, ok := strings.CutPrefix(strings.TrimSpace(string(data)), "gitdir:")
-		if !ok {
-			return nil, fmt.Errorf("%s: not a gitdir file", gitDir)
-		}
-		gitDir = strings.TrimSpace(line)
-		if !filepath.IsAbs(gitDir) {
-			gitDir = filepath.Join(root, gitDir)
-		}
-	}
-	fs := osfs.New(gitDir)
-	if data, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
-		common := strings.TrimSpace(string(data))
-		if !filepath.IsAbs(common) {
-			common = filepath.Join(gitDir, common)
-		}
-		fs = dotgit.NewRepositoryFilesystem(osfs.New(gitDir), osfs.New(common))
+	fs := osfs.New(repo.GitDir)
+	if repo.Linked() {
+		fs = dotgit.NewRepositoryFilesystem(osfs.New(repo.GitDir), osfs.New(repo.CommonDir))
 	}
 	return filesystem.NewStorage(fs, cache.NewObjectLRUDefault()), nil
 }
 
 // commitTree makes tree the tip of the shadow branch, or finds it there.
-func commitTree(repo *filesystem.Storage, root string, tree plumbing.Hash, tstamp string) (string, error) {
-	unlock, err := lockShadow(root)
+func commitTree(repo *filesystem.Storage, root string, tree plumbing.Hash, tstamp string, stderr io.Writer) (string, error) {
+	unlock, err := lockShadow(root, stderr)
 	if err != nil {
 		return "", err
 	}
@@ -125,34 +109,6 @@ func commitTree(repo *filesystem.Storage, root string, tree plumbing.Hash, tstam
 		return h.String(), nil
 	}
 	return "", fmt.Errorf("%w: %s keeps changing", ErrSnapshot, name)
-}
-
-// lockShadow serialises updates of the shadow branch between processes;
-// go-git's compare-and-set does not cover creating the branch.
-func lockShadow(root string) (func(), error) {
-	path := filepath.Join(root, ".git", "flor-shadow.lock")
-	if st, err := os.Stat(filepath.Join(root, ".git")); err != nil || !st.IsDir() {
-		return func() {}, nil
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if err == nil {
-			f.Close()
-			return func() { os.Remove(path) }, nil
-		}
-		if !errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
-		}
-		if st, err := os.Stat(path); err == nil && time.Since(st.ModTime()) > 30*time.Second {
-			os.Remove(path) // left by a process that died holding it
-			continue
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%w: %s is held", ErrSnapshot, path)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 type treeNode struct {

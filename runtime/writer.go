@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"time"
@@ -28,7 +29,7 @@ type recordWriter struct {
 	kick     chan struct{}
 	done     chan struct{}
 	closed   chan struct{}
-	werr     error // first write error, reported at close
+	fault    writeFault // guarded by wmu
 	spare    []byte
 	wmu      sync.Mutex // serialises writes to file
 	shut     bool       // closed; guarded by wmu
@@ -65,8 +66,10 @@ func (w *recordWriter) wantWriteThroughLocked(wasEmpty bool) bool {
 }
 
 // newRecordWriter makes a writer that buffers until start gives it a file.
-func newRecordWriter() *recordWriter {
+// Write faults are reported on stderr.
+func newRecordWriter(stderr io.Writer) *recordWriter {
 	return &recordWriter{
+		fault:  writeFault{stderr: stderr, bound: maxPending},
 		buf:    make([]byte, 0, 64<<10),
 		spare:  make([]byte, 0, 64<<10),
 		kick:   make(chan struct{}, 1),
@@ -95,6 +98,9 @@ func (w *recordWriter) loop() {
 		case <-t.C:
 			w.flush()
 			w.keepAlive(time.Now())
+			w.wmu.Lock()
+			w.checkPath()
+			w.wmu.Unlock()
 		case <-w.kick:
 			w.flush()
 		case <-w.done:
@@ -109,13 +115,15 @@ func (w *recordWriter) flush() {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
 	w.mu.Lock()
+	if w.file == nil {
+		w.mu.Unlock()
+		return // records before the start wait for the file
+	}
 	out := w.buf
 	w.buf = w.spare[:0]
 	w.mu.Unlock()
-	if len(out) > 0 && w.werr == nil && w.file != nil && !w.shut {
-		if _, err := w.file.Write(out); err != nil {
-			w.werr = fmt.Errorf("writing %s: %w", w.path, err)
-		}
+	if !w.shut && (len(out) > 0 || len(w.fault.pending) > 0) {
+		w.writeOut(out) // what does not go through is kept in w.fault
 	}
 	w.spare = out[:0]
 }
@@ -147,8 +155,9 @@ func (w *recordWriter) close() error {
 	if w.shut {
 		return nil
 	}
+	w.checkPath()
 	w.shut = true
-	err := w.werr
+	err := w.lostErr()
 	if serr := w.file.Sync(); serr != nil && err == nil {
 		err = fmt.Errorf("syncing %s: %w", w.path, serr)
 	}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/flordb/flor/internal/gitdir"
 	"github.com/flordb/flor/storage"
 )
 
@@ -195,20 +196,14 @@ func (e *env) home() (string, error) {
 		}
 		return h, nil
 	}
-	start := e.dir
-	if p, err := filepath.EvalSymlinks(start); err == nil {
-		start = p
+	repo, err := gitdir.Find(e.dir)
+	if errors.Is(err, gitdir.ErrNotRepo) {
+		return "", fmt.Errorf("%w: %s is not in a git repository and FLOR_HOME is not set", errNoHome, e.dir)
 	}
-	for d := start; ; {
-		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
-			return filepath.Join(d, ".flor"), nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", fmt.Errorf("%w: %s is not in a git repository and FLOR_HOME is not set", errNoHome, e.dir)
-		}
-		d = parent
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", errNoHome, err)
 	}
+	return filepath.Join(repo.Top, ".flor"), nil
 }
 
 // open opens the store of the flor home. A home that does not exist is an

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/flordb/flor/internal/gitdir"
 	"github.com/flordb/flor/internal/record"
 	"github.com/flordb/flor/planner"
 	"github.com/flordb/flor/storage"
@@ -248,14 +249,11 @@ func (e *env) confirm(question string) error {
 
 // repoTop is the top directory of the git repository holding dir.
 func repoTop(dir string) (string, error) {
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("%w: %s is not in a git repository", errNoHome, dir)
-		}
+	repo, err := gitdir.Find(dir)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", errNoHome, err)
 	}
+	return repo.Top, nil
 }
 
 // onlyRuns keeps the rows of the runs whose tstamps (as in their records)
