@@ -97,7 +97,7 @@ func (p *replayer) prepareSteps(ctx context.Context, row *Row, v *version) error
 	}
 	v.work = work
 	// The next replay removes it if this process dies without doing so.
-	if err := os.WriteFile(filepath.Join(work, "owner"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+	if err := writeOwner(work); err != nil {
 		return err
 	}
 	if p.opt.KeepWork {
@@ -223,7 +223,7 @@ func (p *replayer) replayRun(ctx context.Context, row *Row, id string, v *versio
 	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(tmpDir, "owner"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+	if err := writeOwner(tmpDir); err != nil {
 		return err
 	}
 	published := false
@@ -321,39 +321,6 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
-}
-
-// workPrefix names the temporary directories versions are prepared in.
-const workPrefix = "flor-replay-work-"
-
-// cleanStale removes the work of replays whose process is gone: the
-// unpublished results in the flor home, and the temporary version
-// directories that name a dead owner (never one without an owner file,
-// which is not ours, nor one kept with --keep).
-func cleanStale(home string) {
-	dirs, _ := filepath.Glob(filepath.Join(home, "replay", "tmp-*"))
-	for _, d := range dirs {
-		if !ownerAlive(d) {
-			os.RemoveAll(d)
-		}
-	}
-	work, _ := filepath.Glob(filepath.Join(os.TempDir(), workPrefix+"*"))
-	for _, d := range work {
-		if _, err := os.Stat(filepath.Join(d, "owner")); err != nil {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(d, "keep")); err == nil || ownerAlive(d) {
-			continue
-		}
-		os.RemoveAll(d)
-	}
-}
-
-// ownerAlive reports whether the process named in d/owner still runs.
-func ownerAlive(d string) bool {
-	data, err := os.ReadFile(filepath.Join(d, "owner"))
-	pid, perr := strconv.Atoi(strings.TrimSpace(string(data)))
-	return err == nil && perr == nil && pid > 0 && syscall.Kill(pid, 0) == nil
 }
 
 // hasExtras reports whether a block passes extras to its skip block: state
