@@ -268,7 +268,7 @@ func (p *replayer) replayRun(ctx context.Context, row *Row, id string, v *versio
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[w] = runWorker(ctx, v.bin, args, cwd, planFile, plan, log)
+			errs[w] = runWorker(ctx, v.bin, v.tree, args, cwd, planFile, plan, log)
 		}()
 	}
 	wg.Wait()
@@ -283,13 +283,14 @@ func (p *replayer) replayRun(ctx context.Context, row *Row, id string, v *versio
 		return fmt.Errorf("publishing replay of %s: %w", run.Tstamp, err)
 	}
 	published = true
-	return os.Remove(filepath.Join(final, "owner"))
+	return removeOwner(final)
 }
 
 var logMu sync.Mutex
 
 // runWorker runs one replay worker and checks it finished its range.
-func runWorker(ctx context.Context, bin string, args []string, cwd, planFile string, plan runtime.Plan, log io.Writer) error {
+// tree is the version's materialised snapshot, for the paths of a panic.
+func runWorker(ctx context.Context, bin, tree string, args []string, cwd, planFile string, plan runtime.Plan, log io.Writer) error {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = cwd
 	cmd.Env = append(os.Environ(), "FLOR_REPLAY="+planFile, "FLOR_ECHO=0", "FLOR_PROGRESS=0")
@@ -300,11 +301,7 @@ func runWorker(ctx context.Context, bin string, args []string, cwd, planFile str
 	fmt.Fprintf(log, "--- worker %d (iterations %d to %d): %s %s\n%s", plan.Worker, plan.Start, plan.Stop, bin, strings.Join(args, " "), output)
 	logMu.Unlock()
 	if err != nil {
-		tail := strings.TrimSpace(string(output))
-		if lines := strings.Split(tail, "\n"); len(lines) > 5 {
-			tail = strings.Join(lines[len(lines)-5:], "\n")
-		}
-		return fmt.Errorf("%w: worker %d: %w\n%s", ErrWorker, plan.Worker, err, tail)
+		return fmt.Errorf("%w: worker %d: %w: %s", ErrWorker, plan.Worker, err, workerFailure(string(output), tree))
 	}
 	data, err := os.ReadFile(plan.Out)
 	if err != nil {

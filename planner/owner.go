@@ -28,26 +28,6 @@ func self() owner {
 
 func (o owner) String() string { return fmt.Sprintf("%d %s", o.pid, o.host) }
 
-// parseOwner reads "pid host". A file of an older flor holds the pid
-// alone: those replays wrote their work on the host that reads it.
-func parseOwner(text string) (owner, bool) {
-	f := strings.Fields(text)
-	if len(f) == 0 {
-		return owner{}, false
-	}
-	pid, err := strconv.Atoi(f[0])
-	if err != nil {
-		return owner{}, false
-	}
-	o := owner{pid: pid}
-	if len(f) > 1 {
-		o.host = f[1]
-	} else {
-		o.host = self().host
-	}
-	return o, true
-}
-
 // gone reports whether the owner is known to have exited: a process of
 // this host that no longer runs. An owner on another host may still run.
 func (o owner) gone() bool {
@@ -55,20 +35,45 @@ func (o owner) gone() bool {
 	return known && !alive
 }
 
+// A directory's owner is in two files: "owner" holds the pid alone, as
+// older flor versions write and read it (one that found more there would
+// take the directory for abandoned), and "host" its host, written first so
+// that an owner file never lacks its host.
+
 // writeOwner marks dir as this process's.
 func writeOwner(dir string) error {
-	return os.WriteFile(filepath.Join(dir, "owner"), []byte(self().String()+"\n"), 0o644)
+	me := self()
+	if err := os.WriteFile(filepath.Join(dir, "host"), []byte(me.host+"\n"), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "owner"), []byte(strconv.Itoa(me.pid)), 0o644)
+}
+
+// removeOwner unmarks dir, once it is published.
+func removeOwner(dir string) error {
+	if err := os.Remove(filepath.Join(dir, "owner")); err != nil {
+		return err
+	}
+	return os.Remove(filepath.Join(dir, "host"))
 }
 
 // ownerGone reports whether the process named in d/owner is known to have
-// exited. A directory without a readable owner has none.
+// exited. A directory without a readable owner has none. One without a host
+// file was made by an older flor on this host.
 func ownerGone(d string) bool {
 	data, err := os.ReadFile(filepath.Join(d, "owner"))
 	if err != nil {
 		return true
 	}
-	o, ok := parseOwner(string(data))
-	return !ok || o.gone()
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		return true
+	}
+	o := owner{pid: pid, host: self().host}
+	if h, err := os.ReadFile(filepath.Join(d, "host")); err == nil {
+		o.host = strings.TrimSpace(string(h))
+	}
+	return o.gone()
 }
 
 // cleanStale removes the work of replays whose process is gone: the

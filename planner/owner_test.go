@@ -24,19 +24,25 @@ func TestCleanStaleOwners(t *testing.T) {
 	home := t.TempDir()
 	me := self()
 	dead := deadPid(t)
-	dirs := map[string]string{
-		"tmp-dead-here":    fmt.Sprintf("%d %s\n", dead, me.host),
-		"tmp-dead-legacy":  fmt.Sprintf("%d", dead),
-		"tmp-other-host":   fmt.Sprintf("%d %s-elsewhere\n", dead, me.host),
-		"tmp-alive-here":   me.String() + "\n",
-		"tmp-alive-legacy": fmt.Sprint(me.pid),
+	// name → pid, host ("" = no host file, as older flor versions left)
+	dirs := map[string]owner{
+		"tmp-dead-here":    {dead, me.host},
+		"tmp-dead-legacy":  {dead, ""},
+		"tmp-other-host":   {dead, me.host + "-elsewhere"},
+		"tmp-alive-here":   me,
+		"tmp-alive-legacy": {me.pid, ""},
 	}
-	for name, owner := range dirs {
+	for name, o := range dirs {
 		d := filepath.Join(home, "replay", name)
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(d, "owner"), []byte(owner), 0o644); err != nil {
+		if o.host != "" {
+			if err := os.WriteFile(filepath.Join(d, "host"), []byte(o.host+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(d, "owner"), []byte(fmt.Sprint(o.pid)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
