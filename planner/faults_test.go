@@ -1,12 +1,17 @@
 package planner
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flordb/flor/storage"
 )
 
 // A replayed version that panics is summarised by its panic line and
@@ -95,4 +100,96 @@ func TestWorkerFailure(t *testing.T) {
 			t.Errorf("workerFailure(%q) = %q, want %q", c.out, got, c.want)
 		}
 	}
+}
+
+// A run whose checkpoint blob has a flipped bit is not published, the
+// error names the blob, the run and the iteration, and the other runs
+// replay.
+func TestReplayCorruptBlob(t *testing.T) {
+	p := newProject(t, []string{"lr=0.5"}, []string{"lr=0.25"})
+	runs := p.runs()
+	if len(runs) != 2 {
+		t.Fatalf("%d runs", len(runs))
+	}
+	bad := runs[0]
+	var h string
+	ctx := context.Background()
+	st, err := storage.Open(ctx, p.home, storage.WithMessages(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.DB().QueryRowContext(ctx, `SELECT objs->>'model' FROM checkpoints
+		WHERE tstamp = ? AND block = '' ORDER BY iteration DESC LIMIT 1`, bad.Tstamp).Scan(&h)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := filepath.Join(p.home, "objects", h[:2], h[2:])
+	data, err := os.ReadFile(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipDecodable(t, data)
+	if err := os.WriteFile(blob, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	p.edit("\tflor.Log(\"final\", m.W)\n", "\tflor.Log(\"w_end\", m.W*2)\n\tflor.Log(\"final\", m.W)\n")
+	opt := p.options("w_end")
+	s, err := p.plan(ctx, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs := Execute(ctx, s, opt)
+	if len(outs) != 2 {
+		t.Fatalf("%d outcomes, want 2", len(outs))
+	}
+	badTs := bad.Tstamp.Format(tstampFormat)
+	for _, o := range outs {
+		if o.Row.Run.Tstamp != badTs {
+			if o.Err != nil {
+				t.Errorf("the intact run failed: %v", o.Err)
+			}
+			continue
+		}
+		if o.Err == nil {
+			t.Fatalf("the run with a corrupt blob replayed without error")
+		}
+		for _, want := range []string{"corrupt blob " + blob, "run " + badTs, "at iteration 2"} {
+			if !strings.Contains(o.Err.Error(), want) {
+				t.Errorf("the error lacks %q:\n%v", want, o.Err)
+			}
+		}
+	}
+	q := `SELECT count(*) FROM logs WHERE value_name = 'w_end'`
+	if n := p.count(q); n != 1 {
+		t.Errorf("%d w_end values, want 1: the intact run's", n)
+	}
+	if n := p.count(q + ` AND tstamp = '` + bad.Tstamp.Format("2006-01-02 15:04:05.999999") + `'`); n != 0 {
+		t.Errorf("the corrupt run has %d w_end values", n)
+	}
+}
+
+// flipDecodable flips one bit of a gob of struct{ W float64 } so that it
+// still decodes, to another value: the silent corruption only the content
+// address catches.
+func flipDecodable(t *testing.T, blob []byte) {
+	t.Helper()
+	type model struct{ W float64 }
+	decode := func() (model, bool) {
+		var m model
+		return m, gob.NewDecoder(bytes.NewReader(blob)).Decode(&m) == nil
+	}
+	orig, ok := decode()
+	if !ok {
+		t.Fatal("the blob is not a gob of the model")
+	}
+	for i := len(blob) - 1; i >= 0; i-- {
+		blob[i] ^= 0x01
+		if m, ok := decode(); ok && m != orig {
+			return
+		}
+		blob[i] ^= 0x01
+	}
+	t.Fatal("no one-bit change of the blob decodes")
 }

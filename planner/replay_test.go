@@ -76,7 +76,8 @@ func newProject(t *testing.T, kwargs ...[]string) *project {
 	for _, kw := range kwargs {
 		cmd := exec.Command(bin, append([]string{"--kwargs"}, kw...)...)
 		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "FLOR_ECHO=0", "FLOR_PROGRESS=0", "FLOR_HOME=")
+		cmd.Env = append(os.Environ(), "FLOR_ECHO=0", "FLOR_PROGRESS=0", "FLOR_HOME=",
+			"FLOR_CHECKPOINT_EPSILON=0") // every iteration checkpointed: replays restore
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("train %v: %v\n%s", kw, err, out)
 		}
