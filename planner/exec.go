@@ -38,6 +38,9 @@ type Outcome struct {
 	Log     string // build and run output
 	Notes   []string
 	Err     error
+	// Settled: another replay filled in the run's values while this one
+	// waited for its turn, so it was not replayed again.
+	Settled bool
 }
 
 // slots bounds the processes (builds and workers) running at once. A
@@ -256,7 +259,7 @@ func (p *replayer) replayRun(ctx context.Context, row *Row, id string, v *versio
 			ID: id, Home: p.opt.Home, ProjID: run.ProjID, Tstamp: run.Tstamp, Filename: run.Filename,
 			Snapshot: run.Snapshot, Record: run.File,
 			Out:   filepath.Join(tmpDir, fmt.Sprintf("w%d.jsonl", w)),
-			Names: p.opt.Names, Execute: lv.Execute, Skip: lv.Skip, Start: rg[0], Stop: rg[1], Mode: lv.Mode,
+			Names: p.names[row.Index], Execute: lv.Execute, Skip: lv.Skip, Start: rg[0], Stop: rg[1], Mode: lv.Mode,
 			Suffix: lv.Suffix && rg[1] < 0 && run.Status == "finished", Worker: w,
 			Progress: progress[w],
 		}

@@ -31,9 +31,12 @@ func (o owner) String() string { return fmt.Sprintf("%d %s", o.pid, o.host) }
 // gone reports whether the owner is known to have exited: a process of
 // this host that no longer runs. An owner on another host may still run.
 func (o owner) gone() bool {
-	alive, known := proc.AliveOn(o.pid, o.host)
+	alive, known := o.aliveOn()
 	return known && !alive
 }
+
+// aliveOn: see proc.AliveOn.
+func (o owner) aliveOn() (alive, known bool) { return proc.AliveOn(o.pid, o.host) }
 
 // A directory's owner is in two files: "owner" holds the pid alone, as
 // older flor versions write and read it (one that found more there would
