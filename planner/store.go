@@ -24,9 +24,11 @@ func MissingRuns(ctx context.Context, st *storage.Store, names []string, where s
 			continue // still recording: nothing to replay yet
 		}
 		r := fromInfo(in)
-		if err := r.readHeader(); err != nil {
+		m, err := st.RunMeta(ctx, in.Run)
+		if err != nil {
 			return nil, err
 		}
+		r.Cwd, r.Stale, r.Captured = m.Cwd, m.Stale, m.Captured
 		runs = append(runs, r)
 	}
 	return runs, nil
