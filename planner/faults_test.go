@@ -155,6 +155,7 @@ func TestReplayCorruptBlob(t *testing.T) {
 		if o.Err == nil {
 			t.Fatalf("the run with a corrupt blob replayed without error")
 		}
+		t.Logf("the corrupt run's error: %v", o.Err)
 		for _, want := range []string{"corrupt blob " + blob, "run " + badTs, "at iteration 2"} {
 			if !strings.Contains(o.Err.Error(), want) {
 				t.Errorf("the error lacks %q:\n%v", want, o.Err)

@@ -142,8 +142,8 @@ func TestConcurrentReplays(t *testing.T) {
 	held.unlock()
 	wg.Wait()
 	var replayed, settled int
-	for i, os := range outs {
-		for _, o := range os {
+	for i, res := range outs {
+		for _, o := range res {
 			switch {
 			case o.Err != nil:
 				t.Errorf("replay %d, run %s: %v\n%s", i, o.Row.Run.Tstamp, o.Err, progress[i])
@@ -153,6 +153,9 @@ func TestConcurrentReplays(t *testing.T) {
 				replayed++
 			}
 		}
+	}
+	for i, b := range progress {
+		t.Logf("replay %d's progress:\n%s", i, b)
 	}
 	if replayed != 2 || settled != 2 {
 		t.Errorf("%d runs replayed and %d settled, want 2 and 2", replayed, settled)
