@@ -27,8 +27,8 @@ func workerFailure(output, tree string) string {
 	}
 	// The flor runtime's own fatal errors: the last is the one it died of.
 	for i := len(lines) - 1; i >= 0; i-- {
-		if strings.HasPrefix(lines[i], "flor: ") {
-			return lines[i]
+		if msg, ok := strings.CutPrefix(lines[i], "flor: "); ok {
+			return msg
 		}
 	}
 	for i := len(lines) - 1; i >= 0; i-- {

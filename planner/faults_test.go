@@ -88,7 +88,7 @@ func TestWorkerFailure(t *testing.T) {
 	tree := "/tmp/work/src"
 	for _, c := range []struct{ out, want string }{
 		{"flor: replay: run X: restoring \"m\" at iteration 2: checkpoint: corrupt blob /h/objects/ab/cd: its bytes hash to 00\n",
-			"flor: replay: run X: restoring \"m\" at iteration 2: checkpoint: corrupt blob /h/objects/ab/cd: its bytes hash to 00"},
+			"replay: run X: restoring \"m\" at iteration 2: checkpoint: corrupt blob /h/objects/ab/cd: its bytes hash to 00"},
 		{"epoch 1\npanic: boom [recovered]\n\tpanic: boom\n\ngoroutine 1 [running]:\nmain.f()\n\t/usr/lib/go/src/runtime/panic.go:12 +0x1\nmain.main()\n\t/tmp/work/src/cmd/train/main.go:9 +0x2\n",
 			"panic: boom [recovered] (at cmd/train/main.go:9)"},
 		{"fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 [chan receive]:\nmain.main()\n\t/tmp/work/src/main.go:5 +0x1d\n",
