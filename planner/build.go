@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 
 	"golang.org/x/mod/modfile"
 )
@@ -89,11 +88,7 @@ func build(ctx context.Context, modDir, pkgDir, bin string, log *os.File) error 
 	runErr := cmd.Run()
 	fmt.Fprintf(log, "$ go build -ldflags='-s -w' -o %s %s\n%s", bin, target, out.String())
 	if runErr != nil {
-		msg := strings.TrimSpace(out.String())
-		if strings.Count(msg, "\n") > 6 {
-			msg = strings.Join(strings.SplitN(msg, "\n", 7)[:6], "\n") + "\n..."
-		}
-		return fmt.Errorf("%w: %s", ErrBuild, msg)
+		return fmt.Errorf("%w: %s", ErrBuild, buildFailure(out.String()))
 	}
 	return nil
 }

@@ -39,6 +39,9 @@ type Outcome struct {
 	Log     string // build and run output
 	Notes   []string
 	Err     error
+	// Settled: another replay filled in the run's values while this one
+	// waited for its turn, so it was not replayed again.
+	Settled bool
 }
 
 // slots bounds the processes (builds and workers) running at once. A
@@ -98,7 +101,7 @@ func (p *replayer) prepareSteps(ctx context.Context, row *Row, v *version) error
 	}
 	v.work = work
 	// The next replay removes it if this process dies without doing so.
-	if err := os.WriteFile(filepath.Join(work, "owner"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+	if err := writeOwner(work); err != nil {
 		return err
 	}
 	if p.opt.KeepWork {
@@ -224,7 +227,7 @@ func (p *replayer) replayRun(ctx context.Context, row *Row, id string, v *versio
 	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(tmpDir, "owner"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+	if err := writeOwner(tmpDir); err != nil {
 		return err
 	}
 	published := false
@@ -257,7 +260,7 @@ func (p *replayer) replayRun(ctx context.Context, row *Row, id string, v *versio
 			ID: id, Home: p.opt.Home, ProjID: run.ProjID, Tstamp: run.Tstamp, Filename: run.Filename,
 			Snapshot: run.Snapshot, Record: run.File,
 			Out:   filepath.Join(tmpDir, fmt.Sprintf("w%d.jsonl", w)),
-			Names: p.opt.Names, Execute: lv.Execute, Skip: lv.Skip, Start: rg[0], Stop: rg[1], Mode: lv.Mode,
+			Names: p.names[row.Index], Execute: lv.Execute, Skip: lv.Skip, Start: rg[0], Stop: rg[1], Mode: lv.Mode,
 			Suffix: lv.Suffix && rg[1] < 0 && run.Status == "finished", Worker: w,
 			Progress: progress[w],
 		}
@@ -269,7 +272,7 @@ func (p *replayer) replayRun(ctx context.Context, row *Row, id string, v *versio
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[w] = runWorker(ctx, v.bin, args, cwd, planFile, plan, log)
+			errs[w] = runWorker(ctx, v.bin, v.tree, args, cwd, planFile, plan, log)
 		}()
 	}
 	wg.Wait()
@@ -284,13 +287,14 @@ func (p *replayer) replayRun(ctx context.Context, row *Row, id string, v *versio
 		return fmt.Errorf("publishing replay of %s: %w", run.Tstamp, err)
 	}
 	published = true
-	return os.Remove(filepath.Join(final, "owner"))
+	return removeOwner(final)
 }
 
 var logMu sync.Mutex
 
 // runWorker runs one replay worker and checks it finished its range.
-func runWorker(ctx context.Context, bin string, args []string, cwd, planFile string, plan runtime.Plan, log io.Writer) error {
+// tree is the version's materialised snapshot, for the paths of a panic.
+func runWorker(ctx context.Context, bin, tree string, args []string, cwd, planFile string, plan runtime.Plan, log io.Writer) error {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = cwd
 	cmd.Env = append(os.Environ(), "FLOR_REPLAY="+planFile, "FLOR_ECHO=0", "FLOR_PROGRESS=0")
@@ -301,11 +305,7 @@ func runWorker(ctx context.Context, bin string, args []string, cwd, planFile str
 	fmt.Fprintf(log, "--- worker %d (iterations %d to %d): %s %s\n%s", plan.Worker, plan.Start, plan.Stop, bin, strings.Join(args, " "), output)
 	logMu.Unlock()
 	if err != nil {
-		tail := strings.TrimSpace(string(output))
-		if lines := strings.Split(tail, "\n"); len(lines) > 5 {
-			tail = strings.Join(lines[len(lines)-5:], "\n")
-		}
-		return fmt.Errorf("%w: worker %d: %w\n%s", ErrWorker, plan.Worker, err, tail)
+		return fmt.Errorf("%w: worker %d: %w: %s", ErrWorker, plan.Worker, err, workerFailure(string(output), tree))
 	}
 	status, err := record.EndStatus(plan.Out)
 	if err != nil {
@@ -322,39 +322,6 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
-}
-
-// workPrefix names the temporary directories versions are prepared in.
-const workPrefix = "flor-replay-work-"
-
-// cleanStale removes the work of replays whose process is gone: the
-// unpublished results in the flor home, and the temporary version
-// directories that name a dead owner (never one without an owner file,
-// which is not ours, nor one kept with --keep).
-func cleanStale(home string) {
-	dirs, _ := filepath.Glob(filepath.Join(home, "replay", "tmp-*"))
-	for _, d := range dirs {
-		if !ownerAlive(d) {
-			os.RemoveAll(d)
-		}
-	}
-	work, _ := filepath.Glob(filepath.Join(os.TempDir(), workPrefix+"*"))
-	for _, d := range work {
-		if _, err := os.Stat(filepath.Join(d, "owner")); err != nil {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(d, "keep")); err == nil || ownerAlive(d) {
-			continue
-		}
-		os.RemoveAll(d)
-	}
-}
-
-// ownerAlive reports whether the process named in d/owner still runs.
-func ownerAlive(d string) bool {
-	data, err := os.ReadFile(filepath.Join(d, "owner"))
-	pid, perr := strconv.Atoi(strings.TrimSpace(string(data)))
-	return err == nil && perr == nil && pid > 0 && syscall.Kill(pid, 0) == nil
 }
 
 // hasExtras reports whether a block passes extras to its skip block: state

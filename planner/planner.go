@@ -234,6 +234,7 @@ type replayer struct {
 	epochs   map[int]int         // per row, main-loop iterations to replay
 	done     map[int]bool        // rows finished (well or not)
 	counted  map[int]int         // per row, iterations replayed, once its workers ended
+	names    map[int][]string    // per row, the names its run still lacks
 	rows     int
 }
 
@@ -305,19 +306,36 @@ func (p *replayer) drawLocked() {
 // Execute replays the schedule's runs, versions side by side, and returns
 // one outcome per run. A run that fails (a version that no longer builds)
 // is reported; the others go on.
+//
+// Replays of one flor home take turns (see LockName): Execute waits for
+// the replay in progress, saying so on opt.Progress, then reads again what
+// each run lacks. A run another replay filled in meanwhile is not replayed
+// again; its outcome says Settled.
 func Execute(ctx context.Context, s *Schedule, opt Options) []*Outcome {
 	opt = opt.withDefaults()
-	cleanStale(opt.Home)
-	if err := os.MkdirAll(filepath.Join(opt.Home, "logs"), 0o755); err != nil {
+	failAll := func(err error) []*Outcome {
 		outs := make([]*Outcome, len(s.Rows))
 		for i, row := range s.Rows {
 			outs[i] = &Outcome{Row: row, Level: row.Level, Err: err}
 		}
 		return outs
 	}
+	lock, err := lockReplay(ctx, opt.Home, opt.Progress)
+	if err != nil {
+		return failAll(err)
+	}
+	defer lock.unlock()
+	cleanStale(opt.Home)
+	if err := os.MkdirAll(filepath.Join(opt.Home, "logs"), 0o755); err != nil {
+		return failAll(err)
+	}
+	missing, err := stillMissing(ctx, opt, s.Rows)
+	if err != nil {
+		return failAll(fmt.Errorf("reading what the runs lack: %w", err))
+	}
 	p := &replayer{opt: opt, id: time.Now().UTC().Format(record.FileLayout), slots: newSlots(opt.Workers),
 		bar: isTerminal(opt.Progress), progress: map[int][]string{}, epochs: map[int]int{}, done: map[int]bool{},
-		counted: map[int]int{}, rows: len(s.Rows), versions: map[string]*version{}}
+		counted: map[int]int{}, rows: len(s.Rows), versions: map[string]*version{}, names: map[int][]string{}}
 	if p.bar {
 		stop := make(chan struct{})
 		defer close(stop)
@@ -338,8 +356,21 @@ func Execute(ctx context.Context, s *Schedule, opt Options) []*Outcome {
 		defer fmt.Fprint(opt.Progress, "\r\x1b[K")
 	}
 	outs := make([]*Outcome, len(s.Rows))
+	for i, row := range s.Rows {
+		if names := missing[row]; len(names) > 0 {
+			p.names[row.Index] = names // only what is still missing is written
+			continue
+		}
+		outs[i] = &Outcome{Row: row, Level: row.Level, Settled: true,
+			Notes: []string{"another flor replay filled in its values while this one waited: nothing to do"}}
+		p.finished(row)
+		p.status(row, "already replayed by another flor replay")
+	}
 	var wg sync.WaitGroup
 	for i, row := range s.Rows {
+		if outs[i] != nil {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

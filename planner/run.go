@@ -1,11 +1,6 @@
 package planner
 
-import (
-	"fmt"
-	"time"
-
-	"github.com/flordb/flor/internal/record"
-)
+import "time"
 
 // Run is a recorded run to replay, with what the planner needs to know of
 // it.
@@ -31,38 +26,4 @@ type Run struct {
 	// Captured counts the main-loop iterations whose end state the run
 	// checkpointed: a replay may start only after one of those.
 	Captured int
-}
-
-// readHeader fills Argv and Cwd from the run file's first record and
-// counts the end-of-iteration checkpoints after it.
-func (r *Run) readHeader() error {
-	first := true
-	err := record.ReadFile(r.File, func(l record.Line) error {
-		if first {
-			first = false
-			h, err := l.Run()
-			if err != nil {
-				return fmt.Errorf("run %s: %s does not start with a run record: %w", r.Tstamp, r.File, err)
-			}
-			r.Argv, r.Cwd, r.Stale = h.Argv, h.Cwd, h.Stale
-			if r.Snapshot == "" {
-				r.Snapshot = h.Snapshot
-			}
-			if r.Kwargs == nil {
-				r.Kwargs = h.Kwargs
-			}
-			return nil
-		}
-		if c, err := l.Ckpt(); err == nil && c.EndOfIteration() {
-			r.Captured++
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("run %s: %w", r.Tstamp, err)
-	}
-	if first {
-		return fmt.Errorf("run %s: %s is empty", r.Tstamp, r.File)
-	}
-	return nil
 }

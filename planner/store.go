@@ -22,9 +22,11 @@ func MissingRuns(ctx context.Context, st *storage.Store, names []string, where s
 			continue // still recording: nothing to replay yet
 		}
 		r := fromInfo(in)
-		if err := r.readHeader(); err != nil {
+		m, err := st.RunMeta(ctx, in.Run)
+		if err != nil {
 			return nil, err
 		}
+		r.Cwd, r.Stale, r.Captured = m.Cwd, m.Stale, m.Captured
 		runs = append(runs, r)
 	}
 	return runs, nil
@@ -55,4 +57,28 @@ func secsDur(s float64) time.Duration {
 		return 0
 	}
 	return time.Duration(s * float64(time.Second))
+}
+
+// stillMissing reads again, from the store, which of its names each row's
+// run lacks: another replay may have filled some in since the schedule
+// was made. A row whose run lacks none is settled.
+func stillMissing(ctx context.Context, opt Options, rows []*Row) (missing map[*Row][]string, err error) {
+	st, err := storage.Open(ctx, opt.Home, storage.WithMessages(opt.Progress))
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	infos, err := st.RunsMissing(ctx, opt.Names, "")
+	if err != nil {
+		return nil, err
+	}
+	byPath := map[string][]string{}
+	for _, in := range infos {
+		byPath[in.Path] = in.Missing
+	}
+	missing = map[*Row][]string{}
+	for _, r := range rows {
+		missing[r] = byPath[r.Run.File]
+	}
+	return missing, nil
 }

@@ -21,6 +21,10 @@ import (
 // ErrCheckpoint: an object cannot be checkpointed or restored.
 var ErrCheckpoint = errors.New("checkpoint")
 
+// ErrCorruptBlob: a checkpoint blob's bytes do not hash to its name, its
+// content address. Restoring it would replay wrong values.
+var ErrCorruptBlob = errors.New("corrupt blob")
+
 // registration is one object registered with Checkpoint.
 type registration struct {
 	name string
@@ -453,29 +457,44 @@ func (r *Run) restore(c ckptRecord, extras []any) {
 	r.w.mu.Lock()
 	regs := slices.Clone(r.ckpts)
 	r.w.mu.Unlock()
+	run := r.replay.plan.Tstamp
 	for _, reg := range regs {
 		h, ok := c.Objs[reg.name]
 		if !ok {
-			r.fatal(fmt.Errorf("replay: checkpoint of iteration %d has no %q: %w", c.E, reg.name, ErrCheckpoint))
+			r.fatal(fmt.Errorf("replay: run %s: checkpoint of iteration %d has no %q: %w", run, c.E, reg.name, ErrCheckpoint))
 		}
 		if err := r.restoreBlob(reg.ptr, h); err != nil {
-			r.fatal(fmt.Errorf("replay: restoring %q at iteration %d: %w", reg.name, c.E, err))
+			r.fatal(fmt.Errorf("replay: run %s: restoring %q at iteration %d: %w", run, reg.name, c.E, err))
 		}
 	}
 	for i, p := range extras {
 		if err := r.restoreBlob(p, c.X[i]); err != nil {
-			r.fatal(fmt.Errorf("replay: restoring block %q extra %d at iteration %d: %w", c.B, i, c.E, err))
+			r.fatal(fmt.Errorf("replay: run %s: restoring block %q extra %d at iteration %d: %w", run, c.B, i, c.E, err))
 		}
 	}
 }
 
 func (r *Run) restoreBlob(ptr any, h string) error {
-	if len(h) < 3 {
-		return fmt.Errorf("%w: bad blob hash %q", ErrCheckpoint, h)
-	}
-	data, err := os.ReadFile(blobPath(r.Home, h))
+	data, err := readBlob(r.Home, h)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrCheckpoint, err)
+		return err
 	}
 	return decodeInto(ptr, data)
+}
+
+// readBlob reads blob h and checks it against its name: a flipped bit on
+// disk must stop the replay, not change what it logs.
+func readBlob(home, h string) ([]byte, error) {
+	if len(h) != sha256.Size*2 {
+		return nil, fmt.Errorf("%w: bad blob hash %q", ErrCheckpoint, h)
+	}
+	path := blobPath(home, h)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCheckpoint, err)
+	}
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != h {
+		return nil, fmt.Errorf("%w: %w %s: its bytes hash to %x", ErrCheckpoint, ErrCorruptBlob, path, sum)
+	}
+	return data, nil
 }

@@ -1,8 +1,6 @@
-//go:build !unix
-
 package storage
 
-import "os"
+import "github.com/flordb/flor/internal/proc"
 
 // processAlive reports whether process pid of host is alive. Only processes
 // of this host can be checked; those of another host count as gone.
@@ -10,10 +8,5 @@ func processAlive(self, host string, pid int64) bool {
 	if pid <= 0 || host != self {
 		return false
 	}
-	p, err := os.FindProcess(int(pid))
-	if err != nil {
-		return false
-	}
-	p.Release()
-	return true
+	return proc.Alive(int(pid))
 }
