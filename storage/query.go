@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
@@ -109,7 +110,12 @@ func (s *Store) checkSelect(ctx context.Context, query string) error {
 			}
 			return fmt.Errorf("%w: flor query runs a single SELECT statement, and this SQL %s", ErrReadOnly, what)
 		}
-		return fmt.Errorf("%w: %s", ErrSQL, tree.ErrorMessage)
+		if tree.ErrorType == "parser" {
+			// Nothing of SQL that does not parse can run: let DuckDB
+			// say what is wrong, with its pointer into the text.
+			return nil
+		}
+		return fmt.Errorf("%w: %s", ErrReadOnly, tree.ErrorMessage)
 	}
 	switch n := len(tree.Statements); n {
 	case 1:
@@ -131,16 +137,56 @@ type parsedSQL struct {
 
 // parseSQL parses text with DuckDB's parser; nothing of it runs.
 func (s *Store) parseSQL(ctx context.Context, text string) (*parsedSQL, error) {
+	if strings.IndexByte(text, 0) >= 0 || !utf8.ValidString(text) {
+		return nil, fmt.Errorf("%w: the SQL holds a NUL byte or invalid UTF-8", ErrSQL)
+	}
 	var out string
 	// json_serialize_sql takes a constant, not a parameter.
 	if err := s.db.QueryRowContext(ctx, `SELECT json_serialize_sql(`+quoteString(text)+`)::VARCHAR`).Scan(&out); err != nil {
 		return nil, sqlError(err)
 	}
 	var p parsedSQL
-	if err := json.Unmarshal([]byte(out), &p); err != nil {
+	if err := json.Unmarshal(plainJSON(out), &p); err != nil {
 		return nil, fmt.Errorf("%w: parse tree: %w", ErrSQL, err)
 	}
 	return &p, nil
+}
+
+// plainJSON makes json_serialize_sql's output JSON: it writes a double
+// out of range as a bare Infinity, -Infinity or NaN, which become null.
+func plainJSON(s string) []byte {
+	b := make([]byte, 0, len(s))
+	inString, escaped := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		default:
+			for _, tok := range []string{"-Infinity", "Infinity", "NaN"} {
+				if strings.HasPrefix(s[i:], tok) {
+					b = append(b, "null"...)
+					i += len(tok) - 1
+					c = 0
+					break
+				}
+			}
+			if c == 0 {
+				continue
+			}
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 // firstKeyword returns the first word of SQL, upper-cased, past comments,
