@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 	if home := os.Getenv("FLOR_STORAGE_TEST_OPEN"); home != "" {
 		os.Exit(helperOpen(home))
 	}
+	if home := os.Getenv("FLOR_STORAGE_TEST_READ"); home != "" {
+		os.Exit(helperRead(home))
+	}
 	os.Exit(m.Run())
 }
 
