@@ -313,3 +313,62 @@ func (s *Store) whereFilter(ctx context.Context, where string) (string, []any, e
 	filter := `AND (projid, tstamp, filename) IN (SELECT DISTINCT projid, tstamp, filename FROM (` + q + `) WHERE ` + we.text + `)`
 	return filter, nil, nil
 }
+
+// DataframeWhere is Dataframe keeping only the rows that satisfy where, a
+// SQL boolean expression over the frame's own columns (for example
+// "epoch >= 1 AND loss < 0.5"). where is checked as for RunsMissing: an
+// error wraps ErrWhere for what is not an expression over columns, and
+// ErrUnknownColumn for a column the frame does not have.
+func (s *Store) DataframeWhere(ctx context.Context, where string, names ...string) (*Frame, error) {
+	if strings.TrimSpace(where) == "" {
+		return s.Dataframe(ctx, names...)
+	}
+	if _, err := s.Ingest(ctx); err != nil {
+		return nil, err
+	}
+	we, err := s.parseWhere(ctx, where)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.planFrame(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	cols := p.columns()
+	for _, c := range we.cols {
+		if !slices.ContainsFunc(cols, func(col Column) bool { return col.Name == c }) {
+			return nil, fmt.Errorf("where %q: %w %q: not a column of this dataframe; name the value too", where, ErrUnknownColumn, c)
+		}
+	}
+	if len(p.names) == 0 && !p.loopFree {
+		return &Frame{Columns: cols, Notes: p.notes}, nil
+	}
+	order := []string{"tstamp", "projid", "filename"}
+	for k := range p.keys {
+		order = append(order, quoteIdent(p.colNames[p.keyCol(k)])+" NULLS FIRST")
+	}
+	q := `SELECT * FROM (` + p.namedSQL() + `) WHERE ` + we.text + ` ORDER BY ` + strings.Join(order, ", ")
+	rows, err := s.db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("where %q: %w", where, sqlError(err))
+	}
+	defer rows.Close()
+	f, err := scanFrame(rows)
+	if err != nil {
+		return nil, fmt.Errorf("where %q: %w", where, sqlError(err))
+	}
+	f.Columns, f.Notes = cols, p.notes
+	return f, nil
+}
+
+// keyCol returns the index in colNames of loop key k's iteration column.
+func (p *framePlan) keyCol(k int) int {
+	c := 0
+	for _, key := range p.keys[:k] {
+		c++
+		if key.hasValue {
+			c++
+		}
+	}
+	return c
+}

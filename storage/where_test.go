@@ -148,3 +148,39 @@ func TestPlainJSON(t *testing.T) {
 		t.Errorf("plainJSON:\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestDataframeWhere: the rows of a dataframe that satisfy a WHERE over its
+// columns, in the dataframe's order; a WHERE that is more is refused.
+func TestDataframeWhere(t *testing.T) {
+	s := whereHome(t)
+	ctx := context.Background()
+	all, err := s.Dataframe(ctx, "lr", "loss")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.DataframeWhere(ctx, "lr > 0.005 AND epoch = 1", "lr", "loss")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]any
+	for i := range all.Rows {
+		if all.Value(i, "lr").(float64) > 0.005 && all.Value(i, "epoch") == int64(1) {
+			want = append(want, all.Rows[i])
+		}
+	}
+	if len(want) != 2 || frameText(t, f) != frameText(t, &Frame{Columns: all.Columns, Rows: want}) {
+		t.Errorf("filtered:\n%s\nwant the rows:\n%v", frameText(t, f), want)
+	}
+	for _, c := range []struct {
+		where string
+		is    error
+	}{
+		{"lr > 0) OR (1=1", ErrWhere},
+		{"lr IN (SELECT 1 FROM read_csv('/etc/passwd'))", ErrWhere},
+		{"optimizer = 'adam'", ErrUnknownColumn}, // not a column of this frame
+	} {
+		if _, err := s.DataframeWhere(ctx, c.where, "lr", "loss"); !errors.Is(err, c.is) {
+			t.Errorf("%q: %v, want %v", c.where, err, c.is)
+		}
+	}
+}
