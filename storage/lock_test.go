@@ -165,6 +165,9 @@ func TestLockTimeout(t *testing.T) {
 	if !strings.Contains(msg, fmt.Sprintf("(pid %d)", os.Getpid())) {
 		t.Errorf("the error does not name the holder (pid %d):\n%s", os.Getpid(), msg)
 	}
+	if !strings.Contains(msg, fmt.Sprintf("to release %s (held by ", held.Path())) {
+		t.Errorf("the waiting notice does not name the holder:\n%s", msg)
+	}
 	held.Close()
 }
 
