@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/flordb/flor/internal/record"
@@ -273,7 +274,7 @@ func cell(v any, maxCell int) string {
 	default:
 		s = text(v)
 	}
-	if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+	if needsEscape(s) {
 		q := strconv.Quote(s)
 		s = q[1 : len(q)-1]
 	}
@@ -282,6 +283,24 @@ func cell(v any, maxCell int) string {
 		s = string(r[:maxCell-1]) + "…"
 	}
 	return s
+}
+
+// needsEscape reports whether text would do more on a terminal than show
+// itself: control characters (C0, DEL, C1 such as CSI), format characters
+// (bidirectional overrides, zero-width marks), invalid UTF-8. Such a cell
+// is written as a Go string literal without its quotes: "\x1b[2J", "\n".
+func needsEscape(s string) bool {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, n := utf8.DecodeRuneInString(s[i:]); n == 1 {
+				return true
+			}
+		}
+		if r != ' ' && !unicode.IsPrint(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // WriteTable writes the frame as aligned text: a header, then one line per

@@ -91,6 +91,9 @@ func (s *Store) Ingest(ctx context.Context) (IngestStats, error) {
 	if s.closed {
 		return st, fmt.Errorf("%s: %w", s.path, ErrClosed)
 	}
+	if s.frozen {
+		return st, nil // opened read-only: nothing can be stored
+	}
 	err := s.ingest(ctx, &st)
 	st.Elapsed = time.Since(start)
 	for _, w := range st.Warnings {

@@ -379,32 +379,3 @@ func TestQueryErrors(t *testing.T) {
 		t.Errorf("query after close: %v", err)
 	}
 }
-
-func TestQueryCannotChangeTheStore(t *testing.T) {
-	home := t.TempDir()
-	ts := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	rf := newRunFile(t, home, ts, runOpts{})
-	rf.log(0, "x", 1)
-	rf.end(ts)
-	ctx := context.Background()
-	s, err := Open(ctx, home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	for _, q := range []string{"DROP VIEW logs", "CREATE TABLE t AS SELECT 1 AS a"} {
-		if _, err := s.Query(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	f, err := s.Query(ctx, "SELECT count(*) AS n FROM logs")
-	if err != nil {
-		t.Fatalf("logs is gone after a DROP: %v", err)
-	}
-	if _, err := s.Query(ctx, "SELECT * FROM t"); err == nil {
-		t.Error("a table created by a query persisted")
-	}
-	if f.Len() != 1 {
-		t.Errorf("count rows = %d", f.Len())
-	}
-}

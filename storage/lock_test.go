@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 	if home := os.Getenv("FLOR_STORAGE_TEST_OPEN"); home != "" {
 		os.Exit(helperOpen(home))
 	}
+	if home := os.Getenv("FLOR_STORAGE_TEST_READ"); home != "" {
+		os.Exit(helperRead(home))
+	}
 	os.Exit(m.Run())
 }
 
@@ -161,6 +164,9 @@ func TestLockTimeout(t *testing.T) {
 	}
 	if !strings.Contains(msg, fmt.Sprintf("(pid %d)", os.Getpid())) {
 		t.Errorf("the error does not name the holder (pid %d):\n%s", os.Getpid(), msg)
+	}
+	if !strings.Contains(msg, fmt.Sprintf("to release %s (held by ", held.Path())) {
+		t.Errorf("the waiting notice does not name the holder:\n%s", msg)
 	}
 	held.Close()
 }

@@ -93,7 +93,7 @@ func TestRunsMissing(t *testing.T) {
 		t.Errorf("unknown column: %v", err)
 	}
 	_, err = s.RunsMissing(ctx, []string{"grad_norm"}, "lr >")
-	if !errors.Is(err, ErrSQL) {
+	if !errors.Is(err, ErrWhere) {
 		t.Errorf("bad filter: %v", err)
 	}
 }

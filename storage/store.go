@@ -35,6 +35,14 @@ var (
 	ErrSQL = errors.New("query failed")
 	// ErrClosed: the Store was used after Close.
 	ErrClosed = errors.New("store is closed")
+	// ErrReadOnly: a query tried to do something other than read the
+	// store: change it, or reach the file system.
+	ErrReadOnly = errors.New("queries are read-only")
+	// ErrWhere: a WHERE filter that is not one expression over dataframe
+	// columns (a subquery, a table function, SQL past the condition...).
+	ErrWhere = errors.New("invalid WHERE")
+	// ErrHome: the flor home cannot be one (a file, or the root directory).
+	ErrHome = errors.New("not a usable flor home")
 )
 
 // Option configures Open.
@@ -44,6 +52,7 @@ type options struct {
 	lockTimeout time.Duration
 	messages    io.Writer
 	hostname    string
+	readOnly    bool
 }
 
 // WithLockTimeout bounds how long Open waits for the store's lock
@@ -82,6 +91,12 @@ type Store struct {
 	mu      sync.Mutex // serialises Ingest
 	release func()
 	closed  bool
+	// frozen: the store was opened read-only, so Ingest does nothing and
+	// the store shows what was last ingested.
+	frozen bool
+	// memory: the home is read-only and its DuckDB file unusable, so the
+	// store lives in memory, ingested afresh and never saved.
+	memory bool
 }
 
 // Home returns the flor home the store belongs to.
@@ -128,15 +143,27 @@ func openNoIngest(ctx context.Context, home string, opts ...Option) (*Store, err
 	if err != nil {
 		return nil, fmt.Errorf("flor home %s: %w", home, err)
 	}
+	if err := checkHome(abs); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("flor home: %w", err)
 	}
 	s := &Store{home: abs, path: filepath.Join(abs, DBName), opts: o}
-	if err := s.connect(ctx); err != nil {
+	if o.readOnly || !writable(abs) || (exists(s.path) && !writable(s.path)) {
+		return s.openReadOnly(ctx)
+	}
+	if err := s.connect(ctx, s.path+dsnOptions); err != nil {
+		if isReadOnlyError(err) {
+			return s.openReadOnly(ctx)
+		}
 		return nil, err
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
+		if isReadOnlyError(err) {
+			return s.reopenReadOnly(ctx)
+		}
 		return nil, err
 	}
 	return s, nil
@@ -194,9 +221,16 @@ func isLockError(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "Could not set lock on file")
 }
 
-// connect opens the DuckDB file, waiting with backoff while another process
-// or Store holds it.
-func (s *Store) connect(ctx context.Context) error {
+// dsnOptions apply to every open of the store. The store reads run files
+// itself, so DuckDB never needs the file system beyond its own database
+// file: with external access off and the configuration locked, no query
+// can read or write other files (COPY, ATTACH, INSTALL, LOAD, read_csv...)
+// or turn that back on.
+const dsnOptions = "?enable_external_access=false&lock_configuration=true"
+
+// connect opens the DuckDB database dsn, waiting with backoff while another
+// process or Store holds it.
+func (s *Store) connect(ctx context.Context, dsn string) error {
 	deadline := time.Now().Add(s.opts.lockTimeout)
 	delay := 20 * time.Millisecond
 	warned := false
@@ -204,7 +238,7 @@ func (s *Store) connect(ctx context.Context) error {
 	for {
 		release, ok := tryLockInProcess(s.path)
 		if ok {
-			conn, err := duckdb.NewConnector(s.path, nil)
+			conn, err := duckdb.NewConnector(dsn, nil)
 			if err == nil {
 				s.db = sql.OpenDB(conn)
 				s.release = release
@@ -229,7 +263,7 @@ func (s *Store) connect(ctx context.Context) error {
 			return fmt.Errorf("open %s: %w: still held by %s after %s", s.path, ErrLocked, holder, s.opts.lockTimeout)
 		}
 		if !warned {
-			fmt.Fprintf(s.opts.messages, "flor: waiting for another flor command to release %s\n", s.path)
+			fmt.Fprintf(s.opts.messages, "flor: waiting for another flor command to release %s (held by %s)\n", s.path, holder)
 			warned = true
 		}
 		wait := min(delay, deadline.Sub(now))

@@ -32,12 +32,15 @@ Flags:
 	               0 shows all)
 	--width n      table format: drop middle columns to fit n characters
 	               (default $COLUMNS, else no limit)
+	--where expr   only the rows where expr, a SQL condition over the
+	               frame's columns, holds (e.g. 'epoch >= 1 AND lr > 0.001')
 
 Examples:
 
 	flor dataframe
 	flor dataframe lr loss
 	flor dataframe lr val_acc --format csv > results.csv
+	flor dataframe lr loss --where 'lr > 0.001 AND epoch = 2'
 	flor dataframe 'learning rate' --format json
 	flor dataframe --format csv -- -weird-name
 `,
@@ -48,6 +51,7 @@ func runDataframe(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("dataframe", flag.ContinueOnError)
 	var out formatFlags
 	out.register(fs, 60)
+	where := fs.String("where", "", "only rows where this SQL `condition` over the frame's columns holds")
 	names, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -60,7 +64,7 @@ func runDataframe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	f, err := s.Dataframe(ctx, names...)
+	f, err := s.DataframeWhere(ctx, *where, names...)
 	if err != nil {
 		return err
 	}
