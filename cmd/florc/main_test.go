@@ -30,7 +30,7 @@ func main() {
 
 func florc(args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
-	code = run(context.Background(), args, &out, &errb)
+	code = newMain(&out, &errb).Run(context.Background(), args)
 	return code, out.String(), errb.String()
 }
 

@@ -65,7 +65,7 @@ func propDirs(t *testing.T) (newDir, oldDir string) {
 
 func runFlorc(args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
-	code = run(context.Background(), args, &out, &errb)
+	code = newMain(&out, &errb).Run(context.Background(), args)
 	return code, out.String(), errb.String()
 }
 
