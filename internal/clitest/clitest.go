@@ -24,9 +24,9 @@ import (
 // Run runs the scripts in dir. The commands under test must have been
 // installed by testscript.Main in the package's TestMain.
 //
-// Scripts run with the go command's caches of the test's environment, no
-// network (GOPROXY=off), no workspace and flor's echo and progress bars
-// off; $FLORROOT is this checkout. Beside testscript's own commands they
+// Scripts run with the go command's caches and flags of the test's
+// environment, no network (GOPROXY=off), no workspace and flor's echo and
+// progress bars off; $FLORROOT is this checkout. Beside testscript's own commands they
 // have:
 //
 //	scratch DIR            make DIR a git repository holding module
@@ -51,7 +51,8 @@ func Run(t *testing.T, dir string) {
 
 // goEnv is the go command's environment a script needs, read once.
 var goEnv = sync.OnceValues(func() ([]string, error) {
-	names := []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOROOT"}
+	// GOFLAGS too: builds with other flags would not share the cache.
+	names := []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOROOT", "GOFLAGS"}
 	out, err := exec.Command("go", append([]string{"env"}, names...)...).Output()
 	if err != nil {
 		return nil, fmt.Errorf("go env: %w", err)
@@ -86,7 +87,7 @@ func setup(e *testscript.Env) error {
 		return err
 	}
 	e.Vars = append(e.Vars, env...)
-	e.Vars = append(e.Vars, "GOENV=off", "GOFLAGS=", "GOWORK=off", "GOPROXY=off", "GOTOOLCHAIN=local",
+	e.Vars = append(e.Vars, "GOENV=off", "GOWORK=off", "GOPROXY=off", "GOTOOLCHAIN=local",
 		"FLOR_ECHO=0", "FLOR_PROGRESS=0", "FLORROOT="+r)
 	return nil
 }
