@@ -1,13 +1,14 @@
 package cli
 
 // Closest returns the name of names nearest to s, for "did you mean": the
-// one a typo away (an edit distance of at most a third of its length, and
-// at least 1), or the only one s begins; "" when none is near.
+// one a typo away (an edit distance of at most a third of its length: none
+// for names shorter than 3, where any other name is a typo away), or the
+// only one that s begins; "" when none is near.
 func Closest(s string, names []string) string {
 	best, bestDist := "", 0
 	for _, n := range names {
-		limit := max(1, len(n)/3)
-		if d := distance(s, n); d <= limit && (best == "" || d < bestDist) {
+		limit := len(n) / 3
+		if d := distance(s, n); d <= limit && d < len(s) && (best == "" || d < bestDist) {
 			best, bestDist = n, d
 		}
 	}
