@@ -21,13 +21,8 @@ func main() { os.Exit(newMain(os.Stdin, os.Stdout, os.Stderr).Run(context.Backgr
 // runs with O in an env. Each lives in its own file.
 type spec[O any] = cli.Spec[*env, O]
 
-// command is what the table below holds of each spec: one bound to an env.
-type command interface {
-	Bind(e *env) *cli.Command
-}
-
 // commands is the dispatch table, in the order "flor help" lists them.
-var commands = []command{
+var commands = []cli.Binder[*env]{
 	runsCmd,
 	dataframeCmd,
 	queryCmd,
@@ -57,17 +52,14 @@ func newMain(stdin io.Reader, stdout, stderr io.Writer) *cli.Main {
 
 // main is flor running its commands in e.
 func (e *env) main() *cli.Main {
-	m := &cli.Main{
-		Name:   "flor",
-		Intro:  "flor reads what flor recorded: runs, logged values and checkpoints.",
-		Outro:  "The flor home is $FLOR_HOME, else .flor at the top of the git repository\nthat holds the current directory.",
-		Stdout: e.stdout,
-		Stderr: e.stderr,
+	return &cli.Main{
+		Name:     "flor",
+		Intro:    "flor reads what flor recorded: runs, logged values and checkpoints.",
+		Outro:    "The flor home is $FLOR_HOME, else .flor at the top of the git repository\nthat holds the current directory.",
+		Commands: cli.Bind(e, commands...),
+		Stdout:   e.stdout,
+		Stderr:   e.stderr,
 	}
-	for _, c := range commands {
-		m.Commands = append(m.Commands, c.Bind(e))
-	}
-	return m
 }
 
 // run runs the flor command line args in e, in-process, and returns its
@@ -98,7 +90,8 @@ func (e *env) home() (string, error) {
 		}
 		parent := filepath.Dir(d)
 		if parent == d {
-			return "", fmt.Errorf("%w: %s is not in a git repository and FLOR_HOME is not set", errNoHome, e.dir)
+			return "", cli.WithHint(fmt.Errorf("%w: %s is not in a git repository and FLOR_HOME is not set", errNoHome, e.dir),
+				"run flor in the git repository of your runs, or set FLOR_HOME to their flor home")
 		}
 		d = parent
 	}

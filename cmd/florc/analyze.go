@@ -6,7 +6,6 @@ import (
 	"flag"
 
 	"github.com/flordb/flor/analyzer"
-	"github.com/flordb/flor/internal/cli"
 )
 
 // analyzeOptions is what florc analyze was asked for.
@@ -22,12 +21,9 @@ var analyzeCmd = &spec[analyzeOptions]{
 	Flags: func(fs *flag.FlagSet, o *analyzeOptions) {
 		fs.BoolVar(&o.json, "json", false, "write the analysis as JSON")
 	},
-	Args: func(o *analyzeOptions, pos []string) error {
-		if len(pos) != 1 {
-			return cli.Usagef("want one package, got %d arguments", len(pos))
-		}
-		o.pkg = pos[0]
-		return nil
+	Args: func(o *analyzeOptions, pos []string) (err error) {
+		o.pkg, err = onePackage(pos)
+		return err
 	},
 	Run: runAnalyze,
 }

@@ -27,14 +27,13 @@ var instrumentCmd = &spec[instrumentOptions]{
 		fs.BoolVar(&o.inPlace, "w", false, "write the instrumented files over the originals")
 		fs.StringVar(&o.outDir, "o", "", "write the package's files, instrumented, into `DIR`")
 	},
-	Args: func(o *instrumentOptions, pos []string) error {
-		switch {
-		case len(pos) != 1:
-			return cli.Usagef("want one package, got %d arguments", len(pos))
-		case o.inPlace && o.outDir != "":
+	Args: func(o *instrumentOptions, pos []string) (err error) {
+		if o.pkg, err = onePackage(pos); err != nil {
+			return err
+		}
+		if o.inPlace && o.outDir != "" {
 			return cli.Usagef("-w and -o exclude each other")
 		}
-		o.pkg = pos[0]
 		return nil
 	},
 	Run: runInstrument,

@@ -14,13 +14,8 @@ func main() { os.Exit(newMain(os.Stdout, os.Stderr).Run(context.Background(), os
 // runs with O in an env. Each lives in its own file.
 type spec[O any] = cli.Spec[*env, O]
 
-// command is what the table below holds of each spec: one bound to an env.
-type command interface {
-	Bind(e *env) *cli.Command
-}
-
 // commands is the dispatch table, in the order "florc help" lists them.
-var commands = []command{
+var commands = []cli.Binder[*env]{
 	analyzeCmd,
 	instrumentCmd,
 	propagateCmd,
@@ -35,14 +30,19 @@ type env struct {
 // newMain is florc writing to the given streams.
 func newMain(stdout, stderr io.Writer) *cli.Main {
 	e := &env{stdout: stdout, stderr: stderr}
-	m := &cli.Main{
-		Name:   "florc",
-		Intro:  "florc analyses and instruments Go training programs that use flor.",
-		Stdout: stdout,
-		Stderr: stderr,
+	return &cli.Main{
+		Name:     "florc",
+		Intro:    "florc analyses and instruments Go training programs that use flor.",
+		Commands: cli.Bind(e, commands...),
+		Stdout:   stdout,
+		Stderr:   stderr,
 	}
-	for _, c := range commands {
-		m.Commands = append(m.Commands, c.Bind(e))
+}
+
+// onePackage is the package named by a command that takes one.
+func onePackage(pos []string) (string, error) {
+	if len(pos) != 1 {
+		return "", cli.Usagef("want one package, got %d arguments", len(pos))
 	}
-	return m
+	return pos[0], nil
 }

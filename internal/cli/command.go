@@ -25,6 +25,20 @@ func (c *Command) Help() string { return c.help() }
 // ErrUsage for a mistake in args.
 func (c *Command) Run(ctx context.Context, args []string) error { return c.run(ctx, args) }
 
+// Binder is a subcommand not yet given its environment E: a *Spec.
+type Binder[E any] interface {
+	Bind(env E) *Command
+}
+
+// Bind binds each spec to env, for Main.Commands.
+func Bind[E any](env E, specs ...Binder[E]) []*Command {
+	cmds := make([]*Command, len(specs))
+	for i, s := range specs {
+		cmds[i] = s.Bind(env)
+	}
+	return cmds
+}
+
 // Spec describes a subcommand whose command line fills an options struct
 // O and which runs with O in an environment E (its streams and whatever
 // else the program's commands share). Flag parsing and the work are
