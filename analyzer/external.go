@@ -57,7 +57,7 @@ const (
 	gomlxContext  = "github.com/gomlx/gomlx/pkg/ml/context."
 	gomlxTrain    = "github.com/gomlx/gomlx/pkg/ml/train."
 	gomlxDatasets = "github.com/gomlx/gomlx/pkg/ml/datasets."
-	florgomlx     = "github.com/flordb/flor/contrib/florgomlx."
+	florgomlx     = FlorPath + "/contrib/florgomlx."
 )
 
 // externalEffects is the table of summaries.

@@ -13,8 +13,9 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/mod/modfile"
 	"golang.org/x/tools/txtar"
+
+	"github.com/flordb/flor/internal/scratch"
 )
 
 // Case is one golden archive.
@@ -120,62 +121,23 @@ type Module struct {
 	Root string // the flor module's root
 }
 
-// NewModule makes a Module. The flor module is found by walking up from
-// the current directory.
+// NewModule makes a Module, laid out by internal/scratch. The flor module
+// is found by walking up from the current directory.
 func NewModule(t testing.TB) *Module {
 	t.Helper()
-	root, err := florRoot()
+	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	root, err := scratch.Root(wd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mf, err := modfile.Parse("go.mod", data, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "module flortest\n\ngo %s\n\nrequire (\n\tgithub.com/flordb/flor v0.0.0\n", mf.Go.Version)
-	// The module needs every module flor needs, with the same versions.
-	for _, r := range mf.Require {
-		fmt.Fprintf(&b, "\t%s %s\n", r.Mod.Path, r.Mod.Version)
-	}
-	fmt.Fprintf(&b, ")\n\nreplace github.com/flordb/flor => %s\n", root)
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(b.String()), 0o644); err != nil {
+	if _, err := scratch.New(dir, "flortest", root, nil); err != nil {
 		t.Fatal(err)
-	}
-	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("git", "init", "-q", dir).CombinedOutput(); err != nil {
-		t.Fatalf("git init: %v\n%s", err, out)
 	}
 	return &Module{Dir: dir, Root: root}
-}
-
-func florRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && modfile.ModulePath(data) == "github.com/flordb/flor" {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no github.com/flordb/flor module above the current directory")
-		}
-		dir = parent
-	}
 }
 
 // Write writes files into the module's directory dir.

@@ -5,10 +5,17 @@ import (
 	"flag"
 )
 
-var dataframeCmd = &command{
-	name:    "dataframe",
-	summary: "show logged values as a table (FlorDB's dataframe)",
-	usage: `Usage: flor dataframe [--format table|csv|json] [--max-rows n] [NAME...]
+// dataframeOptions is what flor dataframe was asked for.
+type dataframeOptions struct {
+	out   formatFlags
+	where string
+	names []string
+}
+
+var dataframeCmd = &spec[dataframeOptions]{
+	Name:    "dataframe",
+	Summary: "show logged values as a table (FlorDB's dataframe)",
+	Usage: `Usage: flor dataframe [--format table|csv|json] [--max-rows n] [NAME...]
 
 Shows the values logged under the given names, one column per name, keyed
 by the run (projid, tstamp, filename) and the loops each value was logged
@@ -44,30 +51,27 @@ Examples:
 	flor dataframe 'learning rate' --format json
 	flor dataframe --format csv -- -weird-name
 `,
-	run: runDataframe,
+	Flags: func(fs *flag.FlagSet, o *dataframeOptions) {
+		o.out.register(fs, 60)
+		fs.StringVar(&o.where, "where", "", "only rows where this SQL `condition` over the frame's columns holds")
+	},
+	Args: func(o *dataframeOptions, names []string) error {
+		o.names = names
+		return o.out.check()
+	},
+	Run: runDataframe,
 }
 
-func runDataframe(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("dataframe", flag.ContinueOnError)
-	var out formatFlags
-	out.register(fs, 60)
-	where := fs.String("where", "", "only rows where this SQL `condition` over the frame's columns holds")
-	names, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := out.check(); err != nil {
-		return err
-	}
+func runDataframe(ctx context.Context, e *env, o *dataframeOptions) error {
 	s, err := e.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	f, err := s.DataframeWhere(ctx, *where, names...)
+	f, err := s.DataframeWhere(ctx, o.where, o.names...)
 	if err != nil {
 		return err
 	}
 	e.notes(f)
-	return out.write(e, f)
+	return o.out.write(e, f)
 }

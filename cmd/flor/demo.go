@@ -15,13 +15,20 @@ import (
 	"time"
 
 	"github.com/flordb/flor/examples"
+	"github.com/flordb/flor/internal/cli"
 	"github.com/flordb/flor/internal/scratch"
 )
 
-var demoCmd = &command{
-	name:    "demo",
-	summary: "record, query and replay the MNIST example in a scratch project",
-	usage: `Usage: flor demo [--dir DIR] [--epochs N] [--train-size N]
+// demoOptions is what flor demo was asked for.
+type demoOptions struct {
+	dir               string // "": a new temporary directory
+	epochs, trainSize int
+}
+
+var demoCmd = &spec[demoOptions]{
+	Name:    "demo",
+	Summary: "record, query and replay the MNIST example in a scratch project",
+	Usage: `Usage: flor demo [--dir DIR] [--epochs N] [--train-size N]
 
 Shows the whole story on real MNIST in a scratch git project: it lays out
 the example training program (examples/mnist), records two runs with
@@ -43,36 +50,36 @@ Examples:
 	go run ./cmd/flor demo
 	go run ./cmd/flor demo --dir /tmp/flor-demo --epochs 3
 `,
-	run: runDemo,
+	Flags: func(fs *flag.FlagSet, o *demoOptions) {
+		fs.StringVar(&o.dir, "dir", "", "")
+		fs.IntVar(&o.epochs, "epochs", 2, "")
+		fs.IntVar(&o.trainSize, "train-size", 10000, "")
+	},
+	Args: func(o *demoOptions, pos []string) error {
+		if len(pos) > 0 {
+			return cli.Usagef("demo takes no arguments")
+		}
+		if o.epochs < 1 || o.trainSize < 100 {
+			return cli.Usagef("--epochs must be at least 1 and --train-size at least 100")
+		}
+		return nil
+	},
+	Run: runDemo,
 }
 
-func runDemo(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	dir := fs.String("dir", "", "")
-	epochs := fs.Int("epochs", 2, "")
-	trainSize := fs.Int("train-size", 10000, "")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return &usageError{msg: "demo takes no arguments"}
-	}
-	if *epochs < 1 || *trainSize < 100 {
-		return &usageError{msg: "--epochs must be at least 1 and --train-size at least 100"}
-	}
+func runDemo(ctx context.Context, e *env, o *demoOptions) error {
 	src, err := florSource(e.dir)
 	if err != nil {
 		return err
 	}
-	if *dir == "" {
-		if *dir, err = os.MkdirTemp("", "flor-demo-"); err != nil {
+	if o.dir == "" {
+		if o.dir, err = os.MkdirTemp("", "flor-demo-"); err != nil {
 			return err
 		}
-	} else if entries, err := os.ReadDir(*dir); err == nil && len(entries) > 0 {
-		return fmt.Errorf("demo: %s is not empty", *dir)
+	} else if entries, err := os.ReadDir(o.dir); err == nil && len(entries) > 0 {
+		return fmt.Errorf("demo: %s is not empty", o.dir)
 	}
-	proj := filepath.Join(*dir, "mnist")
+	proj := filepath.Join(o.dir, "mnist")
 	start := time.Now()
 	say := func(format string, a ...any) { fmt.Fprintf(e.stdout, "\n== "+format+"\n", a...) }
 
@@ -80,7 +87,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err := layOut(proj, src); err != nil {
 		return err
 	}
-	bin := filepath.Join(*dir, "train")
+	bin := filepath.Join(o.dir, "train")
 	if err := goCmd(ctx, proj, e, "build", "-o", bin, "."); err != nil {
 		return fmt.Errorf("demo: building the example: %w", err)
 	}
@@ -91,7 +98,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 			}
 			return e.getenv(k)
 		}}
-	common := []string{fmt.Sprintf("epochs=%d", *epochs), fmt.Sprintf("train_size=%d", *trainSize), "print_every=100"}
+	common := []string{fmt.Sprintf("epochs=%d", o.epochs), fmt.Sprintf("train_size=%d", o.trainSize), "print_every=100"}
 	for i, kw := range [][]string{{"hidden=64", "lr=0.001"}, {"hidden=32", "lr=0.003"}} {
 		args := append([]string{"--kwargs"}, append(kw, common...)...)
 		say("run %d: train %s", i+1, strings.Join(args, " "))
@@ -105,7 +112,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 
 	say("flor dataframe hidden lr loss val_acc")
-	if err := runDataframe(ctx, sub, []string{"--max-rows", "16", "hidden", "lr", "loss", "val_acc"}); err != nil {
+	if err := dataframeCmd.Bind(sub).Run(ctx, []string{"--max-rows", "16", "hidden", "lr", "loss", "val_acc"}); err != nil {
 		return fmt.Errorf("demo: flor dataframe: %w", err)
 	}
 
@@ -127,7 +134,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "+%s", stmt)
 
 	say("flor replay --yes acc_top")
-	if err := runReplay(ctx, sub, []string{"--yes", "acc_top"}); err != nil {
+	if err := replayCmd.Bind(sub).Run(ctx, []string{"--yes", "acc_top"}); err != nil {
 		return fmt.Errorf("demo: flor replay: %w", err)
 	}
 	say("done in %.0fs. acc_top of epoch e is the accuracy before epoch e trained:\n"+

@@ -5,12 +5,20 @@ import (
 	"flag"
 	"fmt"
 	"text/tabwriter"
+
+	"github.com/flordb/flor/internal/cli"
 )
 
-var exportCmd = &command{
-	name:    "export",
-	summary: "write the store as Parquet files",
-	usage: `Usage: flor export -o DIR [NAME...]
+// exportOptions is what flor export was asked for.
+type exportOptions struct {
+	dir   string
+	names []string
+}
+
+var exportCmd = &spec[exportOptions]{
+	Name:    "export",
+	Summary: "write the store as Parquet files",
+	Usage: `Usage: flor export -o DIR [NAME...]
 
 Writes the store's views (runs, logs, loops, checkpoints, warnings) into
 DIR, which it creates, one Parquet file each (<view>.parquet, zstd), and
@@ -28,25 +36,24 @@ Examples:
 	flor export -o out lr loss val_acc
 	duckdb -c "SELECT * FROM 'out/dataframe.parquet' WHERE val_acc > 0.9"
 `,
-	run: runExport,
+	Flags: func(fs *flag.FlagSet, o *exportOptions) { fs.StringVar(&o.dir, "o", "", "the `directory` to write") },
+	Args: func(o *exportOptions, names []string) error {
+		if o.dir == "" {
+			return cli.Usagef("export needs -o DIR")
+		}
+		o.names = names
+		return nil
+	},
+	Run: runExport,
 }
 
-func runExport(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	dir := fs.String("o", "", "output directory")
-	names, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if *dir == "" {
-		return &usageError{msg: "export needs -o DIR"}
-	}
+func runExport(ctx context.Context, e *env, o *exportOptions) error {
 	s, err := e.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	files, err := s.ExportParquet(ctx, *dir, names...)
+	files, err := s.ExportParquet(ctx, o.dir, o.names...)
 	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	for _, f := range files {
 		fmt.Fprintf(w, "%s\t%d rows\t%s\n", f.Path, f.Rows, bytesize(f.Bytes))

@@ -9,29 +9,21 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"strings"
 
 	"github.com/flordb/flor/internal/gitdir"
+	"github.com/flordb/flor/internal/cli"
 	"github.com/flordb/flor/storage"
 )
 
-func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
-}
+func main() { os.Exit(newMain(os.Stdin, os.Stdout, os.Stderr).Run(context.Background(), os.Args[1:])) }
 
-// command is one flor subcommand. Each lives in its own file and adds
-// itself to the table below.
-type command struct {
-	name    string
-	summary string // one line for "flor help"
-	usage   string // full help: synopsis, description, flags, examples
-	run     func(ctx context.Context, e *env, args []string) error
-}
+// spec is a flor subcommand: its flags fill an options struct O, and it
+// runs with O in an env. Each lives in its own file.
+type spec[O any] = cli.Spec[*env, O]
 
 // commands is the dispatch table, in the order "flor help" lists them.
-var commands = []*command{
+var commands = []cli.Binder[*env]{
 	runsCmd,
 	dataframeCmd,
 	queryCmd,
@@ -50,138 +42,32 @@ type env struct {
 	dir            string // working directory
 }
 
-// usageError is a mistake in the command line: exit code 2.
-type usageError struct {
-	cmd string // "" for flor itself
-	msg string
-}
-
-func (e *usageError) Error() string { return e.msg }
-
-// run executes flor with args and returns the exit code.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
-	defer stop()
+// newMain is flor in the process's working directory and environment,
+// with the given streams.
+func newMain(stdin io.Reader, stdout, stderr io.Writer) *cli.Main {
 	dir, err := os.Getwd()
 	if err != nil {
-		fmt.Fprintf(stderr, "flor: %v\n", err)
-		return 1
+		dir = "." // a removed working directory: home() says it is not in a repository
 	}
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, dir: dir}
-	return e.main(ctx, args)
+	return (&env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, dir: dir}).main()
 }
 
-func (e *env) main(ctx context.Context, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, mainUsage())
-		return 2
+// main is flor running its commands in e.
+func (e *env) main() *cli.Main {
+	return &cli.Main{
+		Name:     "flor",
+		Intro:    "flor reads what flor recorded: runs, logged values and checkpoints.",
+		Outro:    "The flor home is $FLOR_HOME, else .flor at the top of the git repository\nthat holds the current directory.",
+		Commands: cli.Bind(e, commands...),
+		Stdout:   e.stdout,
+		Stderr:   e.stderr,
 	}
-	name := args[0]
-	switch name {
-	case "-h", "-help", "--help", "help":
-		if len(args) > 1 && name == "help" {
-			if c := lookup(args[1]); c != nil {
-				fmt.Fprint(e.stdout, c.usage)
-				return 0
-			}
-			return e.fail(&usageError{msg: fmt.Sprintf("unknown command %q", args[1])})
-		}
-		fmt.Fprint(e.stdout, mainUsage())
-		return 0
-	}
-	c := lookup(name)
-	if c == nil {
-		return e.fail(&usageError{msg: fmt.Sprintf("unknown command %q", name)})
-	}
-	err := c.run(ctx, e, args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(e.stdout, c.usage)
-		return 0
-	}
-	var ue *usageError
-	if errors.As(err, &ue) && ue.cmd == "" {
-		ue.cmd = c.name
-	}
-	return e.fail(err)
 }
 
-// fail prints an error and returns its exit code: 2 for usage errors, else 1.
-func (e *env) fail(err error) int {
-	if err == nil {
-		return 0
-	}
-	var ue *usageError
-	if errors.As(err, &ue) {
-		fmt.Fprintf(e.stderr, "flor: %s\n", ue.msg)
-		if ue.cmd != "" {
-			fmt.Fprintf(e.stderr, "run 'flor %s --help' for usage\n", ue.cmd)
-		} else {
-			fmt.Fprintf(e.stderr, "run 'flor help' for usage\n")
-		}
-		return 2
-	}
-	fmt.Fprintf(e.stderr, "flor: %v\n", err)
-	return 1
-}
-
-func lookup(name string) *command {
-	for _, c := range commands {
-		if c.name == name {
-			return c
-		}
-	}
-	return nil
-}
-
-func mainUsage() string {
-	var b strings.Builder
-	b.WriteString(`flor reads what flor recorded: runs, logged values and checkpoints.
-
-Usage:
-
-	flor <command> [flags] [arguments]
-
-Commands:
-
-`)
-	for _, c := range commands {
-		fmt.Fprintf(&b, "\t%-10s %s\n", c.name, c.summary)
-	}
-	b.WriteString(`
-The flor home is $FLOR_HOME, else .flor at the top of the git repository
-that holds the current directory.
-
-Run 'flor <command> --help' for a command's flags and examples.
-`)
-	return b.String()
-}
-
-// parseFlags parses args with fs, allowing flags before and after the
-// positional arguments ("--" ends the flags), and returns the positional
-// arguments. -h and --help give flag.ErrHelp; other mistakes a usageError.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	var pos []string
-	for {
-		err := fs.Parse(args)
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		if err != nil {
-			return nil, &usageError{msg: err.Error()}
-		}
-		rest := fs.Args()
-		consumed := len(args) - len(rest)
-		if consumed > 0 && args[consumed-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
+// run runs the flor command line args in e, in-process, and returns its
+// exit code.
+func (e *env) run(ctx context.Context, args ...string) int {
+	return e.main().Run(ctx, args)
 }
 
 // errNoHome: no flor home could be found.
@@ -198,7 +84,8 @@ func (e *env) home() (string, error) {
 	}
 	repo, err := gitdir.Find(e.dir)
 	if errors.Is(err, gitdir.ErrNotRepo) {
-		return "", fmt.Errorf("%w: %s is not in a git repository and FLOR_HOME is not set", errNoHome, e.dir)
+		return "", cli.WithHint(fmt.Errorf("%w: %s is not in a git repository and FLOR_HOME is not set", errNoHome, e.dir),
+			"run flor in the git repository of your runs, or set FLOR_HOME to their flor home")
 	}
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", errNoHome, err)
@@ -238,7 +125,7 @@ func (o *formatFlags) check() error {
 			return nil
 		}
 	}
-	return &usageError{msg: fmt.Sprintf("unknown format %q (want table, csv or json)", o.format)}
+	return cli.Usagef("unknown format %q (want table, csv or json)", o.format)
 }
 
 func (o *formatFlags) write(e *env, f *storage.Frame) error {

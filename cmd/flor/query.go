@@ -6,12 +6,20 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/flordb/flor/internal/cli"
 )
 
-var queryCmd = &command{
-	name:    "query",
-	summary: "run SQL over the store",
-	usage: `Usage: flor query [--format table|csv|json] [--max-rows n] SQL
+// queryOptions is what flor query was asked for.
+type queryOptions struct {
+	out formatFlags
+	sql string // "-": read it from stdin
+}
+
+var queryCmd = &spec[queryOptions]{
+	Name:    "query",
+	Summary: "run SQL over the store",
+	Usage: `Usage: flor query [--format table|csv|json] [--max-rows n] SQL
 
 Runs a DuckDB SQL query over the store and prints its result. SQL may be
 given as several arguments (joined with spaces), or as - to read it from
@@ -50,24 +58,19 @@ Examples:
 	    WHERE l.value_name = ''val_acc'''
 	echo 'SELECT * FROM checkpoints' | flor query -
 `,
-	run: runQuery,
+	Flags: func(fs *flag.FlagSet, o *queryOptions) { o.out.register(fs, 60) },
+	Args: func(o *queryOptions, pos []string) error {
+		if len(pos) == 0 {
+			return cli.Usagef("query needs SQL")
+		}
+		o.sql = strings.Join(pos, " ")
+		return o.out.check()
+	},
+	Run: runQuery,
 }
 
-func runQuery(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("query", flag.ContinueOnError)
-	var out formatFlags
-	out.register(fs, 60)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) == 0 {
-		return &usageError{msg: "query needs SQL"}
-	}
-	if err := out.check(); err != nil {
-		return err
-	}
-	sql := strings.Join(pos, " ")
+func runQuery(ctx context.Context, e *env, o *queryOptions) error {
+	sql := o.sql
 	if sql == "-" {
 		b, err := io.ReadAll(e.stdin)
 		if err != nil {
@@ -84,5 +87,5 @@ func runQuery(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return out.write(e, f)
+	return o.out.write(e, f)
 }

@@ -18,14 +18,24 @@ import (
 
 	"github.com/flordb/flor/internal/gitdir"
 	"github.com/flordb/flor/internal/record"
+	"github.com/flordb/flor/internal/cli"
 	"github.com/flordb/flor/planner"
 	"github.com/flordb/flor/storage"
 )
 
-var replayCmd = &command{
-	name:    "replay",
-	summary: "fill in new log statements' values for past runs",
-	usage: `Usage: flor replay [--yes] [--dry-run] [--workers N] NAME[,NAME...] [WHERE]
+// replayOptions is what flor replay was asked for.
+type replayOptions struct {
+	yes, dry, keep bool
+	workers        int
+	out            formatFlags
+	names          []string // the new statements' names, each once
+	where          string   // "": every run
+}
+
+var replayCmd = &spec[replayOptions]{
+	Name:    "replay",
+	Summary: "fill in new log statements' values for past runs",
+	Usage: `Usage: flor replay [--yes] [--dry-run] [--workers N] NAME[,NAME...] [WHERE]
 
 Hindsight logging: add flor.Log statements to the newest code (committed or
 not), then ask for their values in the runs recorded before them. flor finds
@@ -57,50 +67,50 @@ Examples:
 	flor replay --dry-run grad_norm,acc_top
 	flor replay --yes --workers 4 grad_norm "lr > 0.0005"
 `,
-	run: runReplay,
+	Flags: func(fs *flag.FlagSet, o *replayOptions) {
+		fs.BoolVar(&o.yes, "yes", false, "")
+		fs.BoolVar(&o.yes, "y", false, "")
+		fs.BoolVar(&o.dry, "dry-run", false, "")
+		fs.IntVar(&o.workers, "workers", 0, "")
+		fs.BoolVar(&o.keep, "keep", false, "")
+		o.out.register(fs, 40)
+	},
+	Args: replayArgs,
+	Run:  runReplay,
+}
+
+func replayArgs(o *replayOptions, pos []string) error {
+	if len(pos) == 0 {
+		return cli.Usagef("replay needs the names of the new flor.Log statements")
+	}
+	if len(pos) > 2 {
+		return cli.Usagef("too many arguments: %q (quote the WHERE condition)", pos[2:])
+	}
+	if err := o.out.check(); err != nil {
+		return err
+	}
+	if o.workers < 0 {
+		return cli.Usagef("--workers must be positive")
+	}
+	for _, n := range strings.Split(pos[0], ",") {
+		if n = strings.TrimSpace(n); n != "" && !slices.Contains(o.names, n) {
+			o.names = append(o.names, n)
+		}
+	}
+	if len(o.names) == 0 {
+		return cli.Usagef("replay needs the names of the new flor.Log statements")
+	}
+	if len(pos) == 2 {
+		o.where = pos[1]
+	}
+	return nil
 }
 
 // errDeclined: the user answered no.
 var errDeclined = errors.New("replay cancelled")
 
-func runReplay(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	yes := fs.Bool("yes", false, "")
-	fs.BoolVar(yes, "y", false, "")
-	dry := fs.Bool("dry-run", false, "")
-	workers := fs.Int("workers", 0, "")
-	keep := fs.Bool("keep", false, "")
-	var out formatFlags
-	out.register(fs, 40)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) == 0 {
-		return &usageError{msg: "replay needs the names of the new flor.Log statements"}
-	}
-	if len(pos) > 2 {
-		return &usageError{msg: fmt.Sprintf("too many arguments: %q (quote the WHERE condition)", pos[2:])}
-	}
-	if err := out.check(); err != nil {
-		return err
-	}
-	if *workers < 0 {
-		return &usageError{msg: "--workers must be positive"}
-	}
-	var names []string
-	for _, n := range strings.Split(pos[0], ",") {
-		if n = strings.TrimSpace(n); n != "" && !slices.Contains(names, n) {
-			names = append(names, n)
-		}
-	}
-	if len(names) == 0 {
-		return &usageError{msg: "replay needs the names of the new flor.Log statements"}
-	}
-	where := ""
-	if len(pos) == 2 {
-		where = pos[1]
-	}
+func runReplay(ctx context.Context, e *env, o *replayOptions) error {
+	names, where, out := o.names, o.where, o.out
 	home, err := e.home()
 	if err != nil {
 		return err
@@ -112,8 +122,8 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	start := time.Now()
-	opt := planner.Options{Names: names, Where: where, Workers: *workers, Root: root, Home: home,
-		KeepWork: *keep, Progress: e.stderr}
+	opt := planner.Options{Names: names, Where: where, Workers: o.workers, Root: root, Home: home,
+		KeepWork: o.keep, Progress: e.stderr}
 
 	st, err := e.open(ctx)
 	if err != nil {
@@ -138,11 +148,11 @@ func runReplay(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	sched.Write(e.stdout)
-	if *dry {
+	if o.dry {
 		fmt.Fprintf(e.stdout, "\nreplay estimated to finish %s (dry run: nothing replayed)\n", planner.Bucket(sched.Total()))
 		return nil
 	}
-	if !*yes {
+	if !o.yes {
 		if err := e.confirm(fmt.Sprintf("\nContinue replay estimated to finish %s [y/N]? ", planner.Bucket(sched.Total()))); errors.Is(err, errDeclined) {
 			fmt.Fprintln(e.stdout, "replay cancelled: nothing was replayed")
 			return nil
@@ -233,7 +243,7 @@ var sqlWords = map[string]bool{"AND": true, "OR": true, "NOT": true, "IN": true,
 func (e *env) confirm(question string) error {
 	f, ok := e.stdin.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return &usageError{msg: "replay asks for confirmation, and standard input is not a terminal: pass --yes to go on (or --dry-run to see the schedule)"}
+		return cli.Usagef("replay asks for confirmation, and standard input is not a terminal: pass --yes to go on (or --dry-run to see the schedule)")
 	}
 	fmt.Fprint(e.stdout, question)
 	line, err := bufio.NewReader(io.LimitReader(e.stdin, 1024)).ReadString('\n')

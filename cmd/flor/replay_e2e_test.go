@@ -105,7 +105,7 @@ func (p *e2eProject) flor(args ...string) (code int, stdout, stderr string) {
 			}
 			return os.Getenv(k)
 		}}
-	code = en.main(context.Background(), args)
+	code = en.run(context.Background(), args...)
 	return code, o.String(), e.String()
 }
 

@@ -7,13 +7,19 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/flordb/flor/internal/cli"
 	"github.com/flordb/flor/storage"
 )
 
-var runsCmd = &command{
-	name:    "runs",
-	summary: "list the recorded runs",
-	usage: `Usage: flor runs [--format table|csv|json]
+// runsOptions is what flor runs was asked for.
+type runsOptions struct {
+	out formatFlags
+}
+
+var runsCmd = &spec[runsOptions]{
+	Name:    "runs",
+	Summary: "list the recorded runs",
+	Usage: `Usage: flor runs [--format table|csv|json]
 
 Lists the recorded runs of the flor home, oldest first: a line per run with
 its timestamp (the run's identity, with the project and program), the
@@ -34,23 +40,17 @@ Examples:
 	flor runs
 	flor runs --format json
 `,
-	run: runRuns,
+	Flags: func(fs *flag.FlagSet, o *runsOptions) { o.out.register(fs, 0) },
+	Args: func(o *runsOptions, pos []string) error {
+		if len(pos) > 0 {
+			return cli.Usagef("runs takes no arguments")
+		}
+		return o.out.check()
+	},
+	Run: runRuns,
 }
 
-func runRuns(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("runs", flag.ContinueOnError)
-	var out formatFlags
-	out.register(fs, 0)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return &usageError{msg: "runs takes no arguments"}
-	}
-	if err := out.check(); err != nil {
-		return err
-	}
+func runRuns(ctx context.Context, e *env, o *runsOptions) error {
 	s, err := e.open(ctx)
 	if err != nil {
 		return err
@@ -60,7 +60,7 @@ func runRuns(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return out.write(e, runsFrame(runs, out.format == "table"))
+	return o.out.write(e, runsFrame(runs, o.out.format == "table"))
 }
 
 // runsFrame lays runs out as a table; short abbreviates for people.

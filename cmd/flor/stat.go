@@ -2,15 +2,17 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"text/tabwriter"
 )
 
-var statCmd = &command{
-	name:    "stat",
-	summary: "summarise the flor home",
-	usage: `Usage: flor stat
+// statOptions is what flor stat was asked for: nothing yet.
+type statOptions struct{}
+
+var statCmd = &spec[statOptions]{
+	Name:    "stat",
+	Summary: "summarise the flor home",
+	Usage: `Usage: flor stat
 
 Prints the flor home's path, its runs by status, how many records and
 logged values the store holds, the size of the checkpoint objects and of
@@ -21,18 +23,10 @@ Examples:
 	flor stat
 	FLOR_HOME=/data/experiments/.flor flor stat
 `,
-	run: runStat,
+	Run: runStat,
 }
 
-func runStat(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("stat", flag.ContinueOnError)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return &usageError{msg: "stat takes no arguments"}
-	}
+func runStat(ctx context.Context, e *env, _ *statOptions) error {
 	s, err := e.open(ctx)
 	if err != nil {
 		return err
@@ -44,7 +38,7 @@ func runStat(ctx context.Context, e *env, args []string) error {
 	}
 	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "home\t%s\n", s.Home())
-	fmt.Fprintf(w, "runs\t%d (%d finished, %d running, %d unfinished)\n", st.Runs, st.Finished, st.Running, st.Unfinished)
+	fmt.Fprintf(w, "runs\t%d (%d finished, %d failed, %d running, %d unfinished)\n", st.Runs, st.Finished, st.Failed, st.Running, st.Unfinished)
 	fmt.Fprintf(w, "replays\t%d files\n", st.ReplayFiles)
 	fmt.Fprintf(w, "records\t%d\n", st.Records)
 	fmt.Fprintf(w, "values\t%d (%d names)\n", st.Values, st.Names)

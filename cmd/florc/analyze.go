@@ -2,13 +2,33 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
+	"errors"
+	"flag"
 
 	"github.com/flordb/flor/analyzer"
 )
 
-const analyzeUsage = `usage: florc analyze [--json] PKG
+// analyzeOptions is what florc analyze was asked for.
+type analyzeOptions struct {
+	json bool
+	pkg  string
+}
+
+var analyzeCmd = &spec[analyzeOptions]{
+	Name:    "analyze",
+	Summary: "report loops, log statements, checkpoints and skip-block effects",
+	Usage:   analyzeUsage,
+	Flags: func(fs *flag.FlagSet, o *analyzeOptions) {
+		fs.BoolVar(&o.json, "json", false, "write the analysis as JSON")
+	},
+	Args: func(o *analyzeOptions, pos []string) (err error) {
+		o.pkg, err = onePackage(pos)
+		return err
+	},
+	Run: runAnalyze,
+}
+
+const analyzeUsage = `Usage: florc analyze [--json] PKG
 
 Reports what replay needs to know about the main package PKG (a directory
 or a package pattern): its flor loops and the plain loops around flor
@@ -30,34 +50,27 @@ Examples:
 Flags:
 `
 
-func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("analyze", analyzeUsage, stdout)
-	asJSON := fs.Bool("json", false, "write the analysis as JSON")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usageError{fmt.Errorf("want one package, got %d arguments", len(pos))}
-	}
-	a, err := analyzer.Analyze(ctx, pos[0])
+func runAnalyze(ctx context.Context, e *env, o *analyzeOptions) error {
+	a, err := analyzer.Analyze(ctx, o.pkg)
 	if a == nil {
 		return err
 	}
-	if *asJSON {
-		if werr := a.WriteJSON(stdout); werr != nil {
+	if o.json {
+		if werr := a.WriteJSON(e.stdout); werr != nil {
 			return werr
 		}
-	} else if werr := a.WriteText(stdout); werr != nil {
+	} else if werr := a.WriteText(e.stdout); werr != nil {
 		return werr
 	}
 	if err != nil {
+		// Every error, not only the first: each is a line of its own.
+		var errs []error
 		for _, d := range a.Diagnostics {
 			if d.Severity == analyzer.SevError {
-				fmt.Fprintf(stderr, "florc: %s\n", d.Error())
+				errs = append(errs, d)
 			}
 		}
-		return errReported
+		return errors.Join(errs...)
 	}
 	return nil
 }

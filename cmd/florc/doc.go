@@ -8,8 +8,8 @@
 //	                                      carry new log statements into an older version
 //
 // Run `florc COMMAND --help` for a command's flags and examples. Errors
-// are printed as `florc: file:line:col: ...` with exit code 1; usage
-// errors exit with code 2.
+// are printed as `florc: error: file:line:col: ...` with exit code 1;
+// usage errors exit with code 2 and say where the help is.
 //
 // What florc is not for: recording, querying or replaying runs (the flor
 // command does that), or changing programs beyond skip blocks and

@@ -2,16 +2,44 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
-	"io"
 	"path/filepath"
 	"slices"
 
 	"github.com/flordb/flor/analyzer"
+	"github.com/flordb/flor/internal/cli"
 	"github.com/flordb/flor/rewrite"
 )
 
-const instrumentUsage = `usage: florc instrument [-w | -o DIR] PKG
+// instrumentOptions is what florc instrument was asked for.
+type instrumentOptions struct {
+	inPlace bool   // -w
+	outDir  string // -o
+	pkg     string
+}
+
+var instrumentCmd = &spec[instrumentOptions]{
+	Name:    "instrument",
+	Summary: "wrap the loops nested in the main loop in skip blocks",
+	Usage:   instrumentUsage,
+	Flags: func(fs *flag.FlagSet, o *instrumentOptions) {
+		fs.BoolVar(&o.inPlace, "w", false, "write the instrumented files over the originals")
+		fs.StringVar(&o.outDir, "o", "", "write the package's files, instrumented, into `DIR`")
+	},
+	Args: func(o *instrumentOptions, pos []string) (err error) {
+		if o.pkg, err = onePackage(pos); err != nil {
+			return err
+		}
+		if o.inPlace && o.outDir != "" {
+			return cli.Usagef("-w and -o exclude each other")
+		}
+		return nil
+	},
+	Run: runInstrument,
+}
+
+const instrumentUsage = `Usage: florc instrument [-w | -o DIR] PKG
 
 Wraps each loop nested in the main loop of the main package PKG in a skip
 block (flor.SkipStart / flor.SkipEnd), so that replay can skip the loop
@@ -33,33 +61,20 @@ Examples:
 Flags:
 `
 
-func runInstrument(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("instrument", instrumentUsage, stdout)
-	inPlace := fs.Bool("w", false, "write the instrumented files over the originals")
-	outDir := fs.String("o", "", "write the package's files, instrumented, into `DIR`")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	switch {
-	case len(pos) != 1:
-		return usageError{fmt.Errorf("want one package, got %d arguments", len(pos))}
-	case *inPlace && *outDir != "":
-		return usageError{fmt.Errorf("-w and -o exclude each other")}
-	}
-	a, err := analyzer.Analyze(ctx, pos[0])
+func runInstrument(ctx context.Context, e *env, o *instrumentOptions) error {
+	a, err := analyzer.Analyze(ctx, o.pkg)
 	if err != nil {
 		return err
 	}
 	for _, w := range a.Warnings() {
-		fmt.Fprintf(stderr, "florc: warning: %s\n", w.Error())
+		fmt.Fprintf(e.stderr, "florc: warning: %s\n", w.Error())
 	}
 	changed, err := rewrite.Instrument(a)
 	if err != nil {
 		return err
 	}
-	if *inPlace || *outDir != "" {
-		_, err := rewrite.Write(a, changed, *outDir)
+	if o.inPlace || o.outDir != "" {
+		_, err := rewrite.Write(a, changed, o.outDir)
 		return err
 	}
 	names := make([]string, 0, len(changed))
@@ -68,7 +83,7 @@ func runInstrument(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	slices.Sort(names)
 	for _, p := range names {
-		fmt.Fprintf(stdout, "-- %s --\n%s", filepath.Base(p), changed[p])
+		fmt.Fprintf(e.stdout, "-- %s --\n%s", filepath.Base(p), changed[p])
 	}
 	return nil
 }

@@ -2,20 +2,53 @@ package main
 
 import (
 	"context"
-	"errors"
+	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
+	"github.com/flordb/flor/internal/cli"
 	"github.com/flordb/flor/rewrite/propagate"
 )
 
-func init() {
-	commands["propagate"] = runPropagate
+// propagateOptions is what florc propagate was asked for.
+type propagateOptions struct {
+	newDir, oldDir string
+	inPlace        bool   // -w
+	outDir         string // -o
+	verbose        bool
+	targets        []propagate.Target
 }
 
-const propagateUsage = `usage: florc propagate --new DIR --old DIR [-w | -o DIR] [-v] NAME...
+var propagateCmd = &spec[propagateOptions]{
+	Name:    "propagate",
+	Summary: "carry new log statements into older versions of a program",
+	Usage:   propagateUsage,
+	Flags: func(fs *flag.FlagSet, o *propagateOptions) {
+		fs.StringVar(&o.newDir, "new", "", "`DIR` holding the newest version of the package")
+		fs.StringVar(&o.oldDir, "old", "", "`DIR` holding the older version to carry the statements into")
+		fs.BoolVar(&o.inPlace, "w", false, "write the changed files over the old version's")
+		fs.StringVar(&o.outDir, "o", "", "write the old version's files, changed, into `DIR`")
+		fs.BoolVar(&o.verbose, "v", false, "for each statement, print its anchor, the mappings it relied on and their similarity, and its renames")
+	},
+	Args: func(o *propagateOptions, pos []string) error {
+		switch {
+		case o.newDir == "" || o.oldDir == "":
+			return cli.Usagef("--new and --old are required")
+		case len(pos) == 0:
+			return cli.Usagef("name at least one log name or FILE.go:LINE")
+		case o.inPlace && o.outDir != "":
+			return cli.Usagef("-w and -o exclude each other")
+		}
+		for _, p := range pos {
+			o.targets = append(o.targets, propagate.ParseTarget(p))
+		}
+		return nil
+	},
+	Run: runPropagate,
+}
+
+const propagateUsage = `Usage: florc propagate --new DIR --old DIR [-w | -o DIR] [-v] NAME...
 
 Carries statements from the newest version of a package (--new) into an
 older version of it (--old), as replay does before running a past version.
@@ -48,62 +81,36 @@ Examples:
 Flags:
 `
 
-func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("propagate", propagateUsage, stdout)
-	newDir := fs.String("new", "", "`DIR` holding the newest version of the package")
-	oldDir := fs.String("old", "", "`DIR` holding the older version to carry the statements into")
-	inPlace := fs.Bool("w", false, "write the changed files over the old version's")
-	outDir := fs.String("o", "", "write the old version's files, changed, into `DIR`")
-	verbose := fs.Bool("v", false, "for each statement, print its anchor, the mappings it relied on and their similarity, and its renames")
-	pos, err := parseInterspersed(fs, args)
+func runPropagate(ctx context.Context, e *env, o *propagateOptions) error {
+	res, err := propagate.Package(o.newDir, o.oldDir, o.targets)
 	if err != nil {
 		return err
 	}
-	switch {
-	case *newDir == "" || *oldDir == "":
-		return usageError{errors.New("--new and --old are required")}
-	case len(pos) == 0:
-		return usageError{errors.New("name at least one log name or FILE.go:LINE")}
-	case *inPlace && *outDir != "":
-		return usageError{errors.New("-w and -o exclude each other")}
-	}
-	targets := make([]propagate.Target, len(pos))
-	for i, p := range pos {
-		targets[i] = propagate.ParseTarget(p)
-	}
-	res, err := propagate.Package(*newDir, *oldDir, targets)
-	if err != nil {
-		return err
-	}
-	for _, o := range res.Outcomes {
-		if *verbose {
-			fmt.Fprintln(stderr, o.Explain())
-			continue
-		}
-		if o.Status == propagate.Failed {
-			fmt.Fprintf(stderr, "florc: %v\n", o.Err)
-		} else {
-			fmt.Fprintln(stderr, o)
+	// What happened to each statement; the failures are the command's
+	// error, printed last.
+	for _, out := range res.Outcomes {
+		switch {
+		case o.verbose:
+			fmt.Fprintln(e.stderr, out.Explain())
+		case out.Status != propagate.Failed:
+			fmt.Fprintln(e.stderr, out)
 		}
 	}
 	switch {
-	case *inPlace:
-		err = res.Write(*oldDir)
-	case *outDir != "":
-		err = copyPackage(*oldDir, *outDir)
+	case o.inPlace:
+		err = res.Write(o.oldDir)
+	case o.outDir != "":
+		err = copyPackage(o.oldDir, o.outDir)
 		if err == nil {
-			err = res.Write(*outDir)
+			err = res.Write(o.outDir)
 		}
 	default:
-		_, err = stdout.Write(res.Diff())
+		_, err = e.stdout.Write(res.Diff())
 	}
 	if err != nil {
 		return err
 	}
-	if res.Err() != nil {
-		return errReported
-	}
-	return nil
+	return res.Err()
 }
 
 // copyPackage copies the regular files of dir into out, which it creates.

@@ -1,7 +1,8 @@
 // Package scratch finds this flor checkout and lays out throwaway Go
-// projects that build against it: the demo, the benchmarks and the
-// end-to-end tests each need a git repository holding a training program
-// whose go.mod points github.com/flordb/flor at the source tree in use.
+// projects that build against it: the demo, the benchmarks, the
+// end-to-end tests and analyzertest each need a git repository holding a
+// program whose go.mod points github.com/flordb/flor at the source tree in
+// use. It is the one place such a go.mod is written.
 //
 // It is not for users' projects: those require flor as any module.
 package scratch
@@ -16,19 +17,18 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"golang.org/x/mod/modfile"
+
+	"github.com/flordb/flor/analyzer"
 )
 
 // ErrNoSource: no flor source tree was found.
 var ErrNoSource = errors.New("flor source tree not found")
 
-// FlorModule is the module path of flor.
-const FlorModule = "github.com/flordb/flor"
-
 // Root walks up from dir to the flor module's source tree.
 func Root(dir string) (string, error) {
 	for d := dir; ; d = filepath.Dir(d) {
 		data, err := os.ReadFile(filepath.Join(d, "go.mod"))
-		if err == nil && modfile.ModulePath(data) == FlorModule {
+		if err == nil && modfile.ModulePath(data) == analyzer.FlorPath {
 			return d, nil
 		}
 		if filepath.Dir(d) == d {
@@ -44,15 +44,23 @@ type Project struct {
 }
 
 // New makes dir a git repository holding module modPath, which requires
-// flor from the source tree at root (go.sum copied from it), with files
-// (slash-separated paths relative to dir) written in.
+// flor from the source tree at root (go.sum copied from it, go.mod as
+// GoMod writes it), with files (slash-separated paths relative to dir)
+// written in.
 func New(dir, modPath, root string, files map[string][]byte) (*Project, error) {
+	mf, err := GoMod(modPath, root)
+	if err != nil {
+		return nil, err
+	}
+	gomod, err := mf.Format()
+	if err != nil {
+		return nil, err
+	}
 	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
 	if err != nil {
 		return nil, err
 	}
-	gomod := fmt.Sprintf("module %s\n\ngo 1.26\n\nrequire %s v0.0.0\n\nreplace %s => %s\n", modPath, FlorModule, FlorModule, root)
-	all := map[string][]byte{"go.mod": []byte(gomod), "go.sum": sum}
+	all := map[string][]byte{"go.mod": gomod, "go.sum": sum}
 	for name, data := range files {
 		all[name] = data
 	}
@@ -66,6 +74,42 @@ func New(dir, modPath, root string, files map[string][]byte) (*Project, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// GoMod is the go.mod of a scratch module modPath: flor's go version, flor
+// required and replaced by the source tree at root, and every module flor
+// requires at flor's version, so that it builds offline with flor's
+// go.sum. Callers that need more modules add them before formatting.
+func GoMod(modPath, root string) (*modfile.File, error) {
+	path := filepath.Join(root, "go.mod")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	flor, err := modfile.Parse(path, data, nil)
+	if err != nil {
+		return nil, err
+	}
+	mf := &modfile.File{}
+	if err := mf.AddModuleStmt(modPath); err != nil {
+		return nil, err
+	}
+	goVersion := "1.26"
+	if flor.Go != nil {
+		goVersion = flor.Go.Version
+	}
+	if err := mf.AddGoStmt(goVersion); err != nil {
+		return nil, err
+	}
+	mf.AddNewRequire(analyzer.FlorPath, "v0.0.0", false)
+	for _, r := range flor.Require {
+		mf.AddNewRequire(r.Mod.Path, r.Mod.Version, r.Indirect)
+	}
+	if err := mf.AddReplace(analyzer.FlorPath, "", root, ""); err != nil {
+		return nil, err
+	}
+	mf.Cleanup()
+	return mf, nil
 }
 
 // Write writes a file of the project, making its directory.

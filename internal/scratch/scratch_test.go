@@ -42,3 +42,26 @@ func TestNewBuilds(t *testing.T) {
 		t.Error("found a flor source tree in an empty directory")
 	}
 }
+
+// A scratch module builds offline and without -mod=mod: its go.mod lists
+// what flor requires, so go.sum from flor's tree is all it needs. That is
+// how analyzertest builds its programs.
+func TestNewBuildsOffline(t *testing.T) {
+	wd, _ := os.Getwd()
+	root, err := Root(wd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := New(dir, "example.com/off", root, map[string][]byte{
+		"main.go": []byte("package main\n\nimport \"github.com/flordb/flor\"\n\nfunc main() { flor.Log(\"x\", 1) }\n"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "build", "-o", filepath.Join(t.TempDir(), "off"), ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOPROXY=off", "GOFLAGS=-mod=readonly")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+}

@@ -13,10 +13,6 @@ import (
 	"strings"
 )
 
-// FlorPath is the import path of the package whose Log calls name the
-// statements to carry.
-const FlorPath = "github.com/flordb/flor"
-
 var (
 	// ErrInput reports a directory that cannot be read or holds no Go files.
 	ErrInput = errors.New("bad input")

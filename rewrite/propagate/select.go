@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/flordb/flor/analyzer"
 	"github.com/flordb/flor/rewrite/gumtree"
 )
 
@@ -62,7 +63,7 @@ func florLogName(v *version, call *ast.CallExpr) (string, bool) {
 		return "", false
 	}
 	pn, ok := v.info.Uses[x].(*types.PkgName)
-	if !ok || pn.Imported().Path() != FlorPath {
+	if !ok || pn.Imported().Path() != analyzer.FlorPath {
 		return "", false
 	}
 	switch arg := ast.Unparen(call.Args[0]).(type) {

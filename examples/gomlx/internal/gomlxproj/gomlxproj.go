@@ -4,10 +4,10 @@
 package gomlxproj
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/flordb/flor/analyzer"
 	"github.com/flordb/flor/internal/scratch"
 )
 
@@ -22,8 +22,22 @@ func New(dir, root string, files map[string][]byte) (*scratch.Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	gomod := fmt.Sprintf("module %[5]s\n\ngo 1.26\n\nrequire (\n\t%[1]s v0.0.0\n\t%[1]s/contrib/florgomlx v0.0.0\n\t%[1]s/examples/gomlx v0.0.0\n\tgithub.com/gomlx/gomlx v0.26.0\n)\n\nreplace (\n\t%[1]s => %[2]s\n\t%[1]s/contrib/florgomlx => %[3]s\n\t%[1]s/examples/gomlx => %[4]s\n)\n",
-		scratch.FlorModule, root, filepath.Join(root, "contrib", "florgomlx"), filepath.Join(root, "examples", "gomlx"), Module)
+	mf, err := scratch.GoMod(Module, root)
+	if err != nil {
+		return nil, err
+	}
+	mf.AddNewRequire("github.com/gomlx/gomlx", "v0.26.0", false)
+	for _, sub := range []string{"contrib/florgomlx", "examples/gomlx"} {
+		mod := analyzer.FlorPath + "/" + sub
+		mf.AddNewRequire(mod, "v0.0.0", false)
+		if err := mf.AddReplace(mod, "", filepath.Join(root, filepath.FromSlash(sub)), ""); err != nil {
+			return nil, err
+		}
+	}
+	gomod, err := mf.Format()
+	if err != nil {
+		return nil, err
+	}
 	var sum []byte
 	for _, f := range []string{filepath.Join(root, "go.sum"), filepath.Join(root, "examples", "gomlx", "go.sum")} {
 		b, err := os.ReadFile(f)
@@ -32,7 +46,7 @@ func New(dir, root string, files map[string][]byte) (*scratch.Project, error) {
 		}
 		sum = append(sum, b...)
 	}
-	if err := p.Write("go.mod", []byte(gomod)); err != nil {
+	if err := p.Write("go.mod", gomod); err != nil {
 		return nil, err
 	}
 	if err := p.Write("go.sum", sum); err != nil {
