@@ -147,12 +147,13 @@ func BenchmarkExportParquet(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := openTest(b, home)
+	base := b.TempDir()
+	s := openTest(b, home, WithExportDir(base))
 	b.ResetTimer()
 	var total time.Duration
 	var size int64
 	for i := 0; i < b.N; i++ {
-		dir := filepath.Join(b.TempDir(), "export")
+		dir := filepath.Join(base, strconv.Itoa(i))
 		start := time.Now()
 		files, err := s.ExportParquet(context.Background(), dir)
 		total += time.Since(start)

@@ -23,7 +23,7 @@ type ExportFile struct {
 }
 
 // ExportParquet writes the store as Parquet files into dir, which it
-// creates: one file per view of ExportViews (<view>.parquet), and, when
+// creates and which the store must have been opened for (WithExportDir): one file per view of ExportViews (<view>.parquet), and, when
 // names are given, dataframe.parquet holding Dataframe(names...). Any
 // Parquet reader (DuckDB, pandas, Spark) then reads the runs without flor;
 // a cluster's stores can be exported to a shared place and read together.
@@ -38,6 +38,9 @@ func (s *Store) ExportParquet(ctx context.Context, dir string, names ...string) 
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
+	}
+	if rel, err := filepath.Rel(s.opts.exportDir, dir); s.opts.exportDir == "" || err != nil || !filepath.IsLocal(rel) && rel != "." {
+		return nil, fmt.Errorf("%w %s: the store was not opened to write there (storage.WithExportDir)", ErrExportDir, dir)
 	}
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("%w %s: not a directory", ErrExportDir, dir)

@@ -20,8 +20,21 @@ func TestExportParquet(t *testing.T) {
 	b.close()
 
 	ctx := context.Background()
-	s := openTest(t, home)
 	dir := filepath.Join(t.TempDir(), "export")
+	// Without the option, the store writes no file.
+	plain := openTest(t, home)
+	if _, err := plain.ExportParquet(ctx, dir); !errors.Is(err, ErrExportDir) {
+		t.Fatalf("export from a store not opened for it: %v, want ErrExportDir", err)
+	}
+	plain.Close()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("a refused export made %s", dir)
+	}
+	s := openTest(t, home, WithExportDir(dir))
+	// Allowed to write the export, the store still reads no other file.
+	if _, err := s.Query(ctx, "SELECT * FROM read_text('/etc/passwd')"); err == nil {
+		t.Fatal("a store opened for an export could read /etc/passwd")
+	}
 	files, err := s.ExportParquet(ctx, dir, "lr", "loss", "val_acc")
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +103,8 @@ func TestExportParquet(t *testing.T) {
 	// A file where the directory should be.
 	file := filepath.Join(t.TempDir(), "f")
 	os.WriteFile(file, nil, 0o644)
-	if _, err := s.ExportParquet(ctx, file); !errors.Is(err, ErrExportDir) {
+	s.Close()
+	if _, err := openTest(t, home, WithExportDir(file)).ExportParquet(ctx, file); !errors.Is(err, ErrExportDir) {
 		t.Fatalf("export into a file: %v, want ErrExportDir", err)
 	}
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -53,6 +54,19 @@ type options struct {
 	messages    io.Writer
 	hostname    string
 	readOnly    bool
+	exportDir   string // the one directory the store's own statements may write
+}
+
+// WithExportDir lets the store's own statements (ExportParquet) write
+// files into dir, the one exception to a store that touches no file but
+// its database: user queries (Query, a WHERE) stay read-only, and nothing
+// outside dir can be read or written.
+func WithExportDir(dir string) Option {
+	return func(o *options) {
+		if abs, err := filepath.Abs(dir); err == nil {
+			o.exportDir = abs
+		}
+	}
 }
 
 // WithLockTimeout bounds how long Open waits for the store's lock
@@ -228,6 +242,36 @@ func isLockError(err error) bool {
 // or turn that back on.
 const dsnOptions = "?enable_external_access=false&lock_configuration=true"
 
+// connector makes the DuckDB connector for dsn. With an export directory,
+// external access is turned off by the first connection's own statements
+// instead of the DSN, so that the directory can be allowed first (DuckDB
+// takes allowed_directories only as a setting, not in a DSN); the
+// configuration is locked after them all the same.
+func (s *Store) connector(dsn string) (*duckdb.Connector, error) {
+	if s.opts.exportDir == "" {
+		return duckdb.NewConnector(dsn, nil)
+	}
+	dsn = strings.Replace(dsn, dsnOptions, "?", 1)
+	dsn = strings.TrimSuffix(strings.Replace(dsn, "?&", "?", 1), "?")
+	var once sync.Once
+	var setErr error
+	return duckdb.NewConnector(dsn, func(ex driver.ExecerContext) error {
+		once.Do(func() {
+			for _, q := range []string{
+				"SET allowed_directories = [" + quoteString(s.opts.exportDir+string(filepath.Separator)) + "]",
+				"SET enable_external_access = false",
+				"SET lock_configuration = true",
+			} {
+				if _, err := ex.ExecContext(context.Background(), q, nil); err != nil {
+					setErr = fmt.Errorf("store configuration %q: %w", q, err)
+					return
+				}
+			}
+		})
+		return setErr
+	})
+}
+
 // connect opens the DuckDB database dsn, waiting with backoff while another
 // process or Store holds it.
 func (s *Store) connect(ctx context.Context, dsn string) error {
@@ -238,7 +282,7 @@ func (s *Store) connect(ctx context.Context, dsn string) error {
 	for {
 		release, ok := tryLockInProcess(s.path)
 		if ok {
-			conn, err := duckdb.NewConnector(dsn, nil)
+			conn, err := s.connector(dsn)
 			if err == nil {
 				s.db = sql.OpenDB(conn)
 				s.release = release

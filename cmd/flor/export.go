@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/flordb/flor/internal/cli"
+	"github.com/flordb/flor/storage"
 )
 
 // exportOptions is what flor export was asked for.
@@ -48,7 +49,7 @@ Examples:
 }
 
 func runExport(ctx context.Context, e *env, o *exportOptions) error {
-	s, err := e.open(ctx)
+	s, err := e.open(ctx, storage.WithExportDir(o.dir))
 	if err != nil {
 		return err
 	}

@@ -11,8 +11,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/flordb/flor/internal/gitdir"
 	"github.com/flordb/flor/internal/cli"
+	"github.com/flordb/flor/internal/gitdir"
 	"github.com/flordb/flor/storage"
 )
 
@@ -95,7 +95,7 @@ func (e *env) home() (string, error) {
 
 // open opens the store of the flor home. A home that does not exist is an
 // error rather than created: reading must not leave files behind.
-func (e *env) open(ctx context.Context) (*storage.Store, error) {
+func (e *env) open(ctx context.Context, opts ...storage.Option) (*storage.Store, error) {
 	h, err := e.home()
 	if err != nil {
 		return nil, err
@@ -103,7 +103,7 @@ func (e *env) open(ctx context.Context) (*storage.Store, error) {
 	if fi, err := os.Stat(h); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("%w: %s does not exist (no run has been recorded here yet)", errNoHome, h)
 	}
-	return storage.Open(ctx, h, storage.WithMessages(e.stderr))
+	return storage.Open(ctx, h, append([]storage.Option{storage.WithMessages(e.stderr)}, opts...)...)
 }
 
 // formatFlags adds the output flags shared by the reading commands.

@@ -16,9 +16,9 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/flordb/flor/internal/cli"
 	"github.com/flordb/flor/internal/gitdir"
 	"github.com/flordb/flor/internal/record"
-	"github.com/flordb/flor/internal/cli"
 	"github.com/flordb/flor/planner"
 	"github.com/flordb/flor/storage"
 )
