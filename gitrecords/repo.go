@@ -201,3 +201,40 @@ const (
 	recordsLock = "flor-records.lock"
 	shadowLock  = "flor-shadow.lock"
 )
+
+// excludeHome keeps a flor home inside the working tree out of git
+// through .git/info/exclude, as the runtime does (runtime/identity.go):
+// a clone that has recorded nothing has no such line yet, and unpacking
+// must not leave untracked files in git status.
+func (r *Repo) excludeHome() error {
+	wt, err := r.git.Worktree()
+	if err != nil {
+		return nil // a bare repository has no working tree to keep clean
+	}
+	rel, err := filepath.Rel(wt.Filesystem.Root(), r.home)
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return nil
+	}
+	line := "/" + filepath.ToSlash(rel) + "/"
+	path := filepath.Join(r.gitDir, "info", "exclude")
+	data, _ := os.ReadFile(path)
+	for _, l := range strings.Split(string(data), "\n") {
+		if l = strings.TrimSpace(l); l == line || l == strings.TrimSuffix(line, "/") || "/"+l == line {
+			return nil
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("excluding %s from git: %w", r.home, err)
+	}
+	prefix := ""
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		prefix = "\n"
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("excluding %s from git: %w", r.home, err)
+	}
+	defer f.Close()
+	_, err = fmt.Fprintf(f, "%s%s\n", prefix, line)
+	return err
+}

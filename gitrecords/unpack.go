@@ -50,6 +50,9 @@ func (r *Repo) unpack(ctx context.Context, opt Options, prog *progress, res *Res
 		return err
 	}
 	res.fill(tree)
+	if err := r.excludeHome(); err != nil {
+		return err
+	}
 	paths := make([]string, 0, len(tree))
 	for p := range tree {
 		paths = append(paths, p)
