@@ -36,6 +36,9 @@ var commands = []*command{
 	queryCmd,
 	statCmd,
 	replayCmd,
+	pushCmd,
+	pullCmd,
+	unpackCmd,
 	demoCmd,
 }
 
