@@ -270,17 +270,17 @@ func TestRemoteErrors(t *testing.T) {
 
 func TestClassify(t *testing.T) {
 	for p, want := range map[string]kind{
-		"runs/20261128T051852.123456Z.jsonl":        kindRun,
-		"runs/20261128T051852.123456Z-a1b2c3.jsonl": kindRun,
-		"runs/../x.jsonl":                           kindNone,
-		"runs/.tmp-1.jsonl":                         kindNone,
-		"replay/r1/a-w0.jsonl":                      kindReplay,
-		"replay/tmp-r1/a-w0.jsonl":                  kindNone,
-		"objects/ab/" + strings.Repeat("c", 62):     kindObject,
-		"objects/ab/" + strings.Repeat("c", 61):     kindNone,
-		"objects/ab/.tmp-1":                         kindNone,
+		"runs/20261128T051852.123456Z.jsonl":                       kindRun,
+		"runs/20261128T051852.123456Z-a1b2c3.jsonl":                kindRun,
+		"runs/../x.jsonl":                                          kindNone,
+		"runs/.tmp-1.jsonl":                                        kindNone,
+		"replay/r1/a-w0.jsonl":                                     kindReplay,
+		"replay/tmp-r1/a-w0.jsonl":                                 kindNone,
+		"objects/ab/" + strings.Repeat("c", 62):                    kindObject,
+		"objects/ab/" + strings.Repeat("c", 61):                    kindNone,
+		"objects/ab/.tmp-1":                                        kindNone,
 		ConflictPath("runs/a.jsonl", plumbing.NewHash("1a2b3c4d")): kindConflict,
-		"flor.duckdb": kindNone,
+		"flor.duckdb":                                              kindNone,
 	} {
 		if got := classify(p); got != want {
 			t.Errorf("classify(%q) = %d, want %d", p, got, want)
