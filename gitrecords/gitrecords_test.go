@@ -213,6 +213,16 @@ func TestUnpack(t *testing.T) {
 	if res.Runs != 2 || res.Written == 0 {
 		t.Fatalf("unpack: %+v", res)
 	}
+	// A clone with no records of its own takes the remote's commit as it is.
+	d := filepath.Join(t.TempDir(), "d")
+	runGit(t, a, "clone", "-q", w.remote, d)
+	unchanged(t, d)
+	if _, err := open(t, d).Pull(ctx, "", Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustTip(t, d, RecordsRef).String(); got != refHash(t, w.remote, string(RecordsRef)) {
+		t.Fatalf("pull into a clone without records made a commit of its own: %s", got)
+	}
 	if got := storeRuns(t, c); got["0.1"] != 2 || got["0.2"] != 2 {
 		t.Fatalf("store after unpack: %v", got)
 	}

@@ -98,7 +98,7 @@ func (r *Repo) record(ctx context.Context, opt Options, prog *progress, res *Res
 		}
 	}
 	res.Commit = old
-	if !old.IsZero() && merged.sameAs(inRef) {
+	if merged.sameAs(inRef) { // nothing new (or nothing at all: no empty commit)
 		res.fill(merged)
 		return nil
 	}

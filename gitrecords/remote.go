@@ -128,7 +128,7 @@ func (r *Repo) mergeRecords(theirs plumbing.Hash, remote string, prog *progress,
 		}
 	}
 	next := theirs
-	if ours.IsZero() || !r.isAncestor(ours, theirs) || !merged.sameAs(tf) {
+	if !merged.sameAs(tf) || (!ours.IsZero() && !r.isAncestor(ours, theirs)) {
 		tree, err := writeTree(r.git.Storer, merged)
 		if err != nil {
 			return fmt.Errorf("storing the merged records tree: %w", err)
