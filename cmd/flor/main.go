@@ -30,6 +30,9 @@ var commands = []cli.Binder[*env]{
 	statCmd,
 	exportCmd,
 	replayCmd,
+	pushCmd,
+	pullCmd,
+	unpackCmd,
 	demoCmd,
 }
 

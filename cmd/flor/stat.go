@@ -16,7 +16,9 @@ var statCmd = &spec[statOptions]{
 
 Prints the flor home's path, its runs by status, how many records and
 logged values the store holds, the size of the checkpoint objects and of
-the database.
+the database; in a git repository also the records (flor push): how many
+run files are not yet in refs/flor/records, its size in records and in
+checkpoint blobs, and how many runs origin held at the last push or pull.
 
 Examples:
 
@@ -44,6 +46,7 @@ func runStat(ctx context.Context, e *env, _ *statOptions) error {
 	fmt.Fprintf(w, "values\t%d (%d names)\n", st.Values, st.Names)
 	fmt.Fprintf(w, "checkpoints\t%d (%s in %d objects)\n", st.Checkpoints, bytesize(st.ObjectBytes), st.Objects)
 	fmt.Fprintf(w, "database\t%s (%s)\n", bytesize(st.DBBytes), s.Path())
+	e.statRecords(w, s.Home())
 	return w.Flush()
 }
 

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"flag"
+)
+
+var pushCmd = &command{
+	name:    "push",
+	summary: "push the records and code snapshots to a git remote",
+	usage: `Usage: flor push [--no-checkpoints] [REMOTE]
+
+Records the flor home's run files, finished replays and checkpoint blobs
+as git objects under refs/flor/records (a commit whose tree mirrors
+.flor/runs, .flor/replay and .flor/objects), then pushes that ref and
+refs/heads/flor.shadow (the code of each run) to REMOTE: a configured
+remote (default origin), or a URL or path. HEAD, the index, the working
+tree and your branches are not touched.
+
+What the remote has that this clone lacks is merged in first, as flor pull
+does, without unpacking it. Pushing unchanged records adds nothing. An
+interrupted push leaves the remote as it was; run it again.
+
+Credentials are git's transports' own (ssh agent, ...); flor stores none.
+
+Flags:
+
+	--no-checkpoints   leave checkpoint blobs out: the runs stay readable,
+	                   and replay runs the blocks it cannot restore
+
+Examples:
+
+	flor push
+	flor push --no-checkpoints upstream
+	flor push /srv/git/project.git
+`,
+	run: runPush,
+}
+
+func runPush(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("push", flag.ContinueOnError)
+	noCkpt := fs.Bool("no-checkpoints", false, "leave checkpoint blobs out")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return &usageError{msg: "push takes at most one remote"}
+	}
+	remote := ""
+	if len(pos) == 1 {
+		remote = pos[0]
+	}
+	r, err := e.records()
+	if err != nil {
+		return err
+	}
+	res, err := r.Push(ctx, remote, e.recordsOptions(*noCkpt))
+	if err != nil {
+		return err
+	}
+	verb := "pushed to " + res.Remote
+	if !res.Pushed {
+		verb = res.Remote + " is up to date"
+	}
+	summarise(e.stdout, verb, res)
+	return nil
+}
