@@ -3,12 +3,20 @@ package main
 import (
 	"context"
 	"flag"
+
+	"github.com/flordb/flor/internal/cli"
 )
 
-var pullCmd = &command{
-	name:    "pull",
-	summary: "fetch and merge the records of a git remote",
-	usage: `Usage: flor pull [--no-checkpoints] [REMOTE]
+// pullOptions is what flor pull was asked for.
+type pullOptions struct {
+	noCheckpoints bool
+	remote        string
+}
+
+var pullCmd = &spec[pullOptions]{
+	Name:    "pull",
+	Summary: "fetch and merge the records of a git remote",
+	Usage: `Usage: flor pull [--no-checkpoints] [REMOTE]
 
 Fetches refs/flor/records and refs/heads/flor.shadow from REMOTE (a
 configured remote, default origin, or a URL or path), merges them into
@@ -31,28 +39,27 @@ Examples:
 	flor pull
 	flor pull upstream
 `,
-	run: runPull,
+	Flags: func(fs *flag.FlagSet, o *pullOptions) {
+		fs.BoolVar(&o.noCheckpoints, "no-checkpoints", false, "leave checkpoint blobs out")
+	},
+	Args: func(o *pullOptions, pos []string) error {
+		if len(pos) > 1 {
+			return cli.Usagef("pull takes at most one remote")
+		}
+		if len(pos) == 1 {
+			o.remote = pos[0]
+		}
+		return nil
+	},
+	Run: runPull,
 }
 
-func runPull(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("pull", flag.ContinueOnError)
-	noCkpt := fs.Bool("no-checkpoints", false, "do not unpack checkpoint blobs")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 1 {
-		return &usageError{msg: "pull takes at most one remote"}
-	}
-	remote := ""
-	if len(pos) == 1 {
-		remote = pos[0]
-	}
+func runPull(ctx context.Context, e *env, o *pullOptions) error {
 	r, err := e.records()
 	if err != nil {
 		return err
 	}
-	res, err := r.Pull(ctx, remote, e.recordsOptions(*noCkpt))
+	res, err := r.Pull(ctx, o.remote, e.recordsOptions(o.noCheckpoints))
 	if err != nil {
 		return err
 	}

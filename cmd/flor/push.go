@@ -3,12 +3,20 @@ package main
 import (
 	"context"
 	"flag"
+
+	"github.com/flordb/flor/internal/cli"
 )
 
-var pushCmd = &command{
-	name:    "push",
-	summary: "push the records and code snapshots to a git remote",
-	usage: `Usage: flor push [--no-checkpoints] [REMOTE]
+// pushOptions is what flor push was asked for.
+type pushOptions struct {
+	noCheckpoints bool
+	remote        string
+}
+
+var pushCmd = &spec[pushOptions]{
+	Name:    "push",
+	Summary: "push the records and code snapshots to a git remote",
+	Usage: `Usage: flor push [--no-checkpoints] [REMOTE]
 
 Records the flor home's run files, finished replays and checkpoint blobs
 as git objects under refs/flor/records (a commit whose tree mirrors
@@ -34,28 +42,27 @@ Examples:
 	flor push --no-checkpoints upstream
 	flor push /srv/git/project.git
 `,
-	run: runPush,
+	Flags: func(fs *flag.FlagSet, o *pushOptions) {
+		fs.BoolVar(&o.noCheckpoints, "no-checkpoints", false, "leave checkpoint blobs out")
+	},
+	Args: func(o *pushOptions, pos []string) error {
+		if len(pos) > 1 {
+			return cli.Usagef("push takes at most one remote")
+		}
+		if len(pos) == 1 {
+			o.remote = pos[0]
+		}
+		return nil
+	},
+	Run: runPush,
 }
 
-func runPush(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("push", flag.ContinueOnError)
-	noCkpt := fs.Bool("no-checkpoints", false, "leave checkpoint blobs out")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 1 {
-		return &usageError{msg: "push takes at most one remote"}
-	}
-	remote := ""
-	if len(pos) == 1 {
-		remote = pos[0]
-	}
+func runPush(ctx context.Context, e *env, o *pushOptions) error {
 	r, err := e.records()
 	if err != nil {
 		return err
 	}
-	res, err := r.Push(ctx, remote, e.recordsOptions(*noCkpt))
+	res, err := r.Push(ctx, o.remote, e.recordsOptions(o.noCheckpoints))
 	if err != nil {
 		return err
 	}

@@ -3,12 +3,20 @@ package main
 import (
 	"context"
 	"flag"
+
+	"github.com/flordb/flor/internal/cli"
 )
 
-var unpackCmd = &command{
-	name:    "unpack",
-	summary: "rebuild the flor home from refs/flor/records",
-	usage: `Usage: flor unpack [--no-checkpoints]
+// unpackOptions is what flor unpack was asked for.
+type unpackOptions struct {
+	noCheckpoints bool
+	remote        string
+}
+
+var unpackCmd = &spec[unpackOptions]{
+	Name:    "unpack",
+	Summary: "rebuild the flor home from refs/flor/records",
+	Usage: `Usage: flor unpack [--no-checkpoints]
 
 Writes the run files, finished replays and checkpoint blobs held in the
 local refs/flor/records into the flor home, for a clone that fetched the
@@ -24,24 +32,24 @@ Examples:
 
 	git fetch origin refs/flor/records:refs/flor/records && flor unpack
 `,
-	run: runUnpack,
+	Flags: func(fs *flag.FlagSet, o *unpackOptions) {
+		fs.BoolVar(&o.noCheckpoints, "no-checkpoints", false, "do not unpack checkpoint blobs")
+	},
+	Args: func(o *unpackOptions, pos []string) error {
+		if len(pos) > 0 {
+			return cli.Usagef("unpack takes no arguments")
+		}
+		return nil
+	},
+	Run: runUnpack,
 }
 
-func runUnpack(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("unpack", flag.ContinueOnError)
-	noCkpt := fs.Bool("no-checkpoints", false, "do not unpack checkpoint blobs")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return &usageError{msg: "unpack takes no arguments"}
-	}
+func runUnpack(ctx context.Context, e *env, o *unpackOptions) error {
 	r, err := e.records()
 	if err != nil {
 		return err
 	}
-	res, err := r.Unpack(ctx, e.recordsOptions(*noCkpt))
+	res, err := r.Unpack(ctx, e.recordsOptions(o.noCheckpoints))
 	if err != nil {
 		return err
 	}
