@@ -128,6 +128,14 @@ func Iteration[T any](name string, index int, value T) (end func()) {
 // encoding.BinaryMarshaler and encoding.BinaryUnmarshaler.
 func Checkpoint(name string, ptr any) { run().Checkpoint(name, ptr) }
 
+// RecordEnv declares environment variables that select what the program
+// computes (a backend, a kernel, a thread count): each run records their
+// values, and replay runs the run's version with them, as it rebuilds it
+// with the recorded build tags and settings. A pattern ending in '*' is a
+// prefix ("GOMLX_*"). Call it before the first flor call other than Arg;
+// adapters call it from init.
+func RecordEnv(patterns ...string) { runtime.RecordEnv(patterns...) }
+
 // Commit ends the run: it records the time after the main loop, reports
 // --kwargs that no Arg read, waits for checkpoints and syncs the records.
 // Call it with defer at the top of main; a run that dies without it is

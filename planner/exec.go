@@ -20,6 +20,7 @@ import (
 	"github.com/flordb/flor/analyzer"
 	"github.com/flordb/flor/internal/record"
 	"github.com/flordb/flor/runtime"
+	"github.com/flordb/flor/storage"
 )
 
 // Errors that callers branch on.
@@ -68,12 +69,15 @@ type version struct {
 	level Level  // what the propagated version needs
 	a     *analyzer.Analysis
 	notes []string
+	build storage.Build // how its runs were built: the replay build is the same
 	err   error
 }
 
 // prepare readies the version of run (once per snapshot and program).
 func (p *replayer) prepare(ctx context.Context, row *Row) *version {
-	key := row.Run.Snapshot + "\x00" + row.Run.Filename
+	// Runs of one snapshot built differently (other tags, say) are
+	// different versions.
+	key := row.Run.Snapshot + "\x00" + row.Run.Filename + "\x00" + buildKey(row.Run.Build)
 	p.mu.Lock()
 	v := p.versions[key]
 	if v == nil {
@@ -160,7 +164,8 @@ func (p *replayer) prepareSteps(ctx context.Context, row *Row, v *version) error
 	p.status(row, "building")
 	v.bin = filepath.Join(work, "replay-bin")
 	built := time.Now()
-	if err := build(ctx, modDir, v.pkg, v.bin, log); err != nil {
+	v.build = run.Build
+	if err := build(ctx, modDir, v.pkg, v.bin, run.Build, log); err != nil {
 		return fmt.Errorf("version %s: %w", short(run.Snapshot), err)
 	}
 	saveBuild(p.opt.Home, time.Since(built))
@@ -272,7 +277,7 @@ func (p *replayer) replayRun(ctx context.Context, row *Row, id string, v *versio
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[w] = runWorker(ctx, v.bin, v.tree, args, cwd, planFile, plan, log)
+			errs[w] = runWorker(ctx, v.bin, v.tree, args, cwd, planFile, plan, v.build, log)
 		}()
 	}
 	wg.Wait()
@@ -294,10 +299,10 @@ var logMu sync.Mutex
 
 // runWorker runs one replay worker and checks it finished its range.
 // tree is the version's materialised snapshot, for the paths of a panic.
-func runWorker(ctx context.Context, bin, tree string, args []string, cwd, planFile string, plan runtime.Plan, log io.Writer) error {
+func runWorker(ctx context.Context, bin, tree string, args []string, cwd, planFile string, plan runtime.Plan, b storage.Build, log io.Writer) error {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = cwd
-	cmd.Env = append(os.Environ(), "FLOR_REPLAY="+planFile, "FLOR_ECHO=0", "FLOR_PROGRESS=0")
+	cmd.Env = append(runEnv(os.Environ(), b), "FLOR_REPLAY="+planFile, "FLOR_ECHO=0", "FLOR_PROGRESS=0")
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
 	output, err := cmd.CombinedOutput()

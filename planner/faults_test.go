@@ -72,7 +72,7 @@ func TestBuildFailureSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer log.Close()
-	err = build(context.Background(), dir, dir, filepath.Join(t.TempDir(), "bin"), log)
+	err = build(context.Background(), dir, dir, filepath.Join(t.TempDir(), "bin"), storage.Build{}, log)
 	if !errors.Is(err, ErrBuild) {
 		t.Fatalf("err = %v, want ErrBuild", err)
 	}

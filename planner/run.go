@@ -1,6 +1,10 @@
 package planner
 
-import "time"
+import (
+	"time"
+
+	"github.com/flordb/flor/storage"
+)
 
 // Run is a recorded run to replay, with what the planner needs to know of
 // it.
@@ -26,4 +30,7 @@ type Run struct {
 	// Captured counts the main-loop iterations whose end state the run
 	// checkpointed: a replay may start only after one of those.
 	Captured int
+	// Build is how the run's program was built, and the environment it
+	// declared: its version is built and run the same way.
+	Build storage.Build
 }

@@ -26,7 +26,7 @@ func MissingRuns(ctx context.Context, st *storage.Store, names []string, where s
 		if err != nil {
 			return nil, err
 		}
-		r.Cwd, r.Stale, r.Captured = m.Cwd, m.Stale, m.Captured
+		r.Cwd, r.Stale, r.Captured, r.Build = m.Cwd, m.Stale, m.Captured, m.Build
 		runs = append(runs, r)
 	}
 	return runs, nil

@@ -86,6 +86,7 @@ type Run struct {
 
 	progress *progress
 	exit     func(code int) // os.Exit; tests replace it
+	getenv   func(string) string
 }
 
 // Options configure a Run made by New.
@@ -122,6 +123,7 @@ func New(opt Options) (*Run, error) {
 		nameCache: map[string]string{},
 		exit:      os.Exit,
 		argv:      append([]string{os.Args[0]}, opt.Args...),
+		getenv:    opt.Env,
 	}
 	r.echo.Store(envBool(opt.Env("FLOR_ECHO"), true))
 	r.budget = captureBudget{epsilon: defaultEpsilon, start: processStart}
@@ -252,6 +254,8 @@ func (r *Run) headerRecord() []byte {
 	h.ProjID, h.Tstamp, h.Filename, h.Snapshot, h.Stale = r.ProjID, r.Tstamp, r.Filename, r.Snapshot, r.Stale
 	h.Kwargs, h.PID, h.Host, h.Argv, h.Cwd, h.Go = r.kwargs, os.Getpid(), host, r.argv, cwd, goruntime.Version()
 	h.Liveness = record.LivenessInterval.Seconds()
+	h.Build = buildRecord(environ(r.getenv))
+	h.Slurm = slurmRecord(r.getenv)
 	if h.Kwargs == nil {
 		h.Kwargs = map[string]string{}
 	}

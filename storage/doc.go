@@ -35,7 +35,9 @@
 //
 //	runs         projid, tstamp TIMESTAMP, filename, snapshot, kwargs JSON,
 //	             status (finished | failed | running | unfinished), started, ended,
-//	             pid, host, argv JSON, src (run file, relative to the home)
+//	             pid, host, argv JSON, src (run file, relative to the home),
+//	             slurm JSON (job, array_job, array_task, node, cluster; NULL
+//	             outside Slurm)
 //	logs         projid, tstamp, filename, ctx_id, value_name, value (VARCHAR:
 //	             the JSON text), value_type (int, float, bool, str, json),
 //	             is_arg, internal (delta:: timings), replayed, src, line

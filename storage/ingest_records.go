@@ -151,6 +151,10 @@ func (in *ingester) runRecord(fs *fileState, l record.Line) error {
 			r.host, _ = record.String(m.Val)
 		case record.KeyLiveness:
 			r.liveness, _ = strconv.ParseFloat(string(m.Val), 64)
+		case record.KeySlurm:
+			if len(m.Val) > 0 && m.Val[0] == '{' {
+				r.slurm = string(m.Val)
+			}
 		case record.KeyReplay:
 			if string(m.Val) != "null" {
 				replay = m.Val
@@ -204,6 +208,7 @@ func (in *ingester) runRecord(fs *fileState, l record.Line) error {
 		run.pid = r.pid
 		run.host = r.host
 		run.liveness = r.liveness
+		run.slurm = r.slurm
 		run.dirty = true
 	}
 	in.sources = append(in.sources, src)

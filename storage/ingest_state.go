@@ -31,6 +31,7 @@ type runRow struct {
 	liveness float64 // seconds between the writer's refreshes of its file's mtime; 0: none
 	ended    time.Time
 	status   string
+	slurm    string // the run record's slurm object, "" outside Slurm
 	dirty    bool
 }
 
@@ -97,7 +98,8 @@ func (in *ingester) load(ctx context.Context) error {
 	in.runs = map[runKey]*runRow{}
 	rows, err := q.QueryContext(ctx, `SELECT rid, projid, tstamp, filename, COALESCE(sid, 0), COALESCE(path, ''),
 		COALESCE(version, 0), COALESCE(snapshot, ''), COALESCE(kwargs, '{}'), COALESCE(argv, '[]'),
-		COALESCE(pid, 0), COALESCE(host, ''), COALESCE(liveness, 0), ended, COALESCE(status, '') FROM raw.runs`)
+		COALESCE(pid, 0), COALESCE(host, ''), COALESCE(liveness, 0), ended, COALESCE(status, ''),
+		COALESCE(slurm, '') FROM raw.runs`)
 	if err != nil {
 		return fmt.Errorf("%s: %w", in.s.path, err)
 	}
@@ -105,7 +107,7 @@ func (in *ingester) load(ctx context.Context) error {
 		r := &runRow{}
 		var ended sql.NullTime
 		if err := rows.Scan(&r.rid, &r.key.projid, &r.key.tstamp, &r.key.filename, &r.sid, &r.path,
-			&r.version, &r.snapshot, &r.kwargs, &r.argv, &r.pid, &r.host, &r.liveness, &ended, &r.status); err != nil {
+			&r.version, &r.snapshot, &r.kwargs, &r.argv, &r.pid, &r.host, &r.liveness, &ended, &r.status, &r.slurm); err != nil {
 			rows.Close()
 			return err
 		}
@@ -212,9 +214,9 @@ func (in *ingester) save(ctx context.Context, todo []*fileRow) error {
 		if !r.ended.IsZero() {
 			ended = r.ended
 		}
-		if err := exec(`INSERT INTO raw.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if err := exec(`INSERT INTO raw.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			r.rid, r.key.projid, r.key.tstamp, r.key.filename, sid, nullString(r.path), r.version,
-			r.snapshot, r.kwargs, r.argv, pid, r.host, r.liveness, ended, r.status); err != nil {
+			r.snapshot, r.kwargs, r.argv, pid, r.host, r.liveness, ended, r.status, nullString(r.slurm)); err != nil {
 			return err
 		}
 	}

@@ -25,6 +25,16 @@ type RunMeta struct {
 	// Captured counts the main-loop iterations whose end state the run
 	// checkpointed: a replay may start only after one of those.
 	Captured int
+	// Build is how its program was built and the environment it declared
+	// (flor.RecordEnv): replay builds and runs its version the same way.
+	Build Build
+}
+
+// Build is a run's recorded build settings and declared environment.
+type Build struct {
+	Tags     string            // -tags, comma-separated
+	Settings map[string]string // CGO_ENABLED, GOOS, GOARCH, GOAMD64, ...
+	Env      map[string]string // declared variables and their values
 }
 
 // RunMeta returns r's metadata: the checkpoints as of the last ingest
@@ -53,6 +63,9 @@ func (s *Store) RunMeta(ctx context.Context, r Run) (RunMeta, error) {
 		return m, fmt.Errorf("run %s: %s: %w: %w", r.Tstamp.Format(time.RFC3339Nano), r.Path, ErrRunRecord, err)
 	}
 	m.Cwd, m.Stale = rec.Cwd, rec.Stale
+	if b := rec.Build; b != nil {
+		m.Build = Build{Tags: b.Tags, Settings: b.Settings, Env: b.Env}
+	}
 	return m, nil
 }
 

@@ -35,6 +35,25 @@ type Run struct {
 	PID      int64
 	Host     string
 	Path     string // run file, absolute
+	// Slurm is where Slurm ran it; zero outside Slurm.
+	Slurm Slurm
+}
+
+// Slurm names the Slurm job (and array task) and node that ran a run.
+type Slurm struct {
+	JobID       string `json:"job"`
+	ArrayJobID  string `json:"array_job"`
+	ArrayTaskID string `json:"array_task"`
+	Node        string `json:"node"`
+}
+
+// String is the job as squeue and sacct name it: 123_4 for an array
+// task, else 123; "" outside Slurm.
+func (s Slurm) String() string {
+	if s.ArrayJobID != "" && s.ArrayTaskID != "" {
+		return s.ArrayJobID + "_" + s.ArrayTaskID
+	}
+	return s.JobID
 }
 
 // Runs lists the recorded runs, oldest first.
@@ -47,7 +66,7 @@ func (s *Store) Runs(ctx context.Context) ([]Run, error) {
 
 func (s *Store) runs(ctx context.Context, where string, args ...any) ([]Run, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT projid, tstamp, filename, COALESCE(snapshot, ''), COALESCE(kwargs, '{}'),
-		COALESCE(argv, '[]'), status, ended, COALESCE(pid, 0), COALESCE(host, ''), path
+		COALESCE(argv, '[]'), status, ended, COALESCE(pid, 0), COALESCE(host, ''), path, COALESCE(slurm, '')
 		FROM raw.runs WHERE sid IS NOT NULL `+where+` ORDER BY tstamp, projid, filename`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: list runs: %w", s.path, err)
@@ -56,11 +75,14 @@ func (s *Store) runs(ctx context.Context, where string, args ...any) ([]Run, err
 	var out []Run
 	for rows.Next() {
 		var r Run
-		var kwargs, argv string
+		var kwargs, argv, slurm string
 		var ended sql.NullTime
 		if err := rows.Scan(&r.Projid, &r.Tstamp, &r.Filename, &r.Snapshot, &kwargs, &argv, &r.Status,
-			&ended, &r.PID, &r.Host, &r.Path); err != nil {
+			&ended, &r.PID, &r.Host, &r.Path, &slurm); err != nil {
 			return nil, err
+		}
+		if slurm != "" {
+			json.Unmarshal([]byte(slurm), &r.Slurm) // written by the runtime; a bad one leaves it zero
 		}
 		r.Tstamp = r.Tstamp.UTC()
 		if ended.Valid {

@@ -14,7 +14,7 @@ import (
 // schemaVersion changes whenever the raw tables change shape. The database
 // is a cache of the run files, so a store of another version is rebuilt
 // from them rather than migrated.
-const schemaVersion = "5"
+const schemaVersion = "6"
 
 // The raw schema holds what the ingest appends, keyed by small integers;
 // the views in main give it the names users query.
@@ -36,7 +36,7 @@ var rawDDL = []string{
 		rid INTEGER, projid VARCHAR, tstamp TIMESTAMP, filename VARCHAR,
 		sid INTEGER, path VARCHAR, version INTEGER, snapshot VARCHAR,
 		kwargs VARCHAR, argv VARCHAR, pid BIGINT, host VARCHAR, liveness DOUBLE,
-		ended TIMESTAMP, status VARCHAR)`,
+		ended TIMESTAMP, status VARCHAR, slurm VARCHAR)`,
 	// Loop signatures: the chain of loop names above a context, as a tree
 	// (parent, name). vtypes is a bit set of the kinds of loop values seen.
 	`CREATE TABLE IF NOT EXISTS raw.sigs (id INTEGER, parent INTEGER, name VARCHAR, depth INTEGER, vtypes INTEGER)`,
@@ -64,7 +64,8 @@ var rawDDL = []string{
 var viewDDL = []string{
 	`CREATE OR REPLACE VIEW runs AS
 	SELECT projid, tstamp, filename, snapshot, kwargs::JSON AS kwargs, status,
-		tstamp AS started, ended, pid, host, argv::JSON AS argv, path AS src
+		tstamp AS started, ended, pid, host, argv::JSON AS argv, path AS src,
+		slurm::JSON AS slurm
 	FROM raw.runs WHERE sid IS NOT NULL`,
 	`CREATE OR REPLACE VIEW logs AS
 	SELECT r.projid, r.tstamp, r.filename, l.c AS ctx_id, n.name AS value_name,

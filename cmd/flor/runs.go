@@ -27,8 +27,11 @@ program (main package directory), the code snapshot (commit on
 refs/heads/flor.shadow, shortened), its status and the --kwargs it was
 given.
 
-Status is finished (flor.Commit ran), running (its process is alive on
-this host) or unfinished (it stopped before flor.Commit).
+Status is finished (flor.Commit ran), failed (it panicked, or a --kwargs
+value did not parse after it had logged), running (its process is alive,
+or, on another host, its file is fresh) or unfinished (it stopped before
+flor.Commit). Runs recorded under Slurm add a column with the job (as
+squeue names it: JOB_TASK for an array task) and the node.
 
 Flags:
 
@@ -90,6 +93,16 @@ func runsFrame(runs []storage.Run, short bool) *storage.Frame {
 			kw = strings.Join(parts, " ")
 		}
 		f.Rows = append(f.Rows, []any{r.Tstamp, r.Projid, r.Filename, snap, r.Status, kw})
+	}
+	if slices.ContainsFunc(runs, func(r storage.Run) bool { return r.Slurm.JobID != "" }) {
+		f.Columns = append(f.Columns, storage.Column{Name: "slurm", Type: "VARCHAR"})
+		for i, r := range runs {
+			var job any // NULL outside Slurm
+			if r.Slurm.JobID != "" {
+				job = r.Slurm.String() + " on " + r.Slurm.Node
+			}
+			f.Rows[i] = append(f.Rows[i], job)
+		}
 	}
 	return f
 }

@@ -28,6 +28,10 @@
 // instead of panicking that they already exist. No ctx.Checked(false) is
 // needed.
 //
+// Importing the package records GoMLX's GOMLX_* environment variables with
+// each run (flor.RecordEnv), so that a replay runs on the backend the run
+// used; the build tags (noxla) are recorded by flor itself.
+//
 // Keep the program's RNG state in the context (ctx.SetRNGStateFromSeed) or
 // in a seeded rand.Rand registered with flor.Checkpoint: the global
 // math/rand generator, which InMemoryDataset.Shuffle draws from, cannot be
@@ -46,6 +50,7 @@ import (
 	"io"
 	"sort"
 
+	"github.com/flordb/flor"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -53,6 +58,10 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/metrics"
 )
+
+// GoMLX picks its backend and its XLA plugin from GOMLX_* variables: each
+// run records them, and replay runs its version with them.
+func init() { flor.RecordEnv("GOMLX_*") }
 
 // ErrFormat: checkpoint data that this package did not write, or that is
 // cut short.

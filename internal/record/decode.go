@@ -76,6 +76,8 @@ type Run struct {
 	// refresh their file's modification time while they run; 0 (absent)
 	// in files of programs that do not.
 	Liveness float64 `json:"liveness,omitempty"`
+	Build    *Build  `json:"build,omitempty"`
+	Slurm    *Slurm  `json:"slurm,omitempty"`
 	Replay   *Replay `json:"replay,omitempty"`
 }
 

@@ -79,6 +79,8 @@ const (
 	KeyPID      = "pid"
 	KeyHost     = "host"
 	KeyLiveness = "liveness"
+	KeyBuild    = "build"
+	KeySlurm    = "slurm"
 	KeyReplay   = "replay"
 	KeyReplayID = "id"    // in replay
 	KeyNames    = "names" // in replay
