@@ -124,4 +124,3 @@ func environ(getenv func(string) string) []string {
 	}
 	return slices.Sorted(slices.Values(out))
 }
-
