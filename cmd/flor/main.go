@@ -37,6 +37,8 @@ var commands = []*command{
 	statCmd,
 	replayCmd,
 	demoCmd,
+	uiCmd,
+	plotCmd,
 }
 
 // env is what a command may touch of the outside world, so tests can run
