@@ -94,11 +94,12 @@ func (srv *Server) codeDiff(a, b string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		old, oldName, err := fileText(from)
+		old, err := fileText(from)
+		oldName, newName := ch.From.Name, ch.To.Name
 		if err != nil {
 			return "", err
 		}
-		nw, newName, err := fileText(to)
+		nw, err := fileText(to)
 		if err != nil {
 			return "", err
 		}
@@ -136,21 +137,21 @@ func cmpStr(a, b string) int {
 
 // fileText reads a file of a change side; binary and huge files are named
 // rather than shown.
-func fileText(f *object.File) (text, name string, err error) {
+func fileText(f *object.File) (string, error) {
 	if f == nil {
-		return "", "", nil
+		return "", nil
 	}
 	if f.Size > maxDiffFile {
-		return fmt.Sprintf("(%d bytes, not shown)\n", f.Size), f.Name, nil
+		return fmt.Sprintf("(%d bytes, not shown)\n", f.Size), nil
 	}
 	if bin, err := f.IsBinary(); err == nil && bin {
-		return "(binary file)\n", f.Name, nil
+		return "(binary file)\n", nil
 	}
 	r, err := f.Reader()
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
 	defer r.Close()
 	b, err := io.ReadAll(r)
-	return string(b), f.Name, err
+	return string(b), err
 }
