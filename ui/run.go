@@ -100,4 +100,3 @@ func isHex(s string) bool {
 	}
 	return true
 }
-
