@@ -104,7 +104,7 @@ func TestBrowser(t *testing.T) {
 	// A filter narrows the rows.
 	do("filter",
 		chromedp.SetValue(chromedp.CSS(`#filter input[name=where]`), `lr >= 0.003 OR hidden = 512`),
-		chromedp.Submit(chromedp.CSS(`#filter`)),
+		chromedp.Click(chromedp.CSS(`#filter button`)),
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 			_, err := chromedp.Poll[bool](`document.querySelectorAll('#runs tbody tr').length === 3`)(ctx, t)
 			return err

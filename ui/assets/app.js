@@ -61,6 +61,7 @@ async function route() {
   timers.forEach(clearInterval);
   timers = [];
   window.florCharts = {};
+  delete document.body.dataset.ready;
   const st = current();
   document.querySelectorAll('header a').forEach(a => a.classList.toggle('active', a.dataset.view === st.view));
   const views = { runs: runsView, run: runView, charts: chartsView, compare: compareView, hindsight: hindsightView, sql: sqlView };
