@@ -34,6 +34,8 @@ var commands = []cli.Binder[*env]{
 	pullCmd,
 	unpackCmd,
 	demoCmd,
+	uiCmd,
+	plotCmd,
 }
 
 // env is what a command may touch of the outside world, so tests can run
