@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/flordb/flor/internal/record"
 )
 
 // BenchmarkRecords pushes 1,000 runs (records only) from one clone to a
@@ -71,10 +73,10 @@ func writeRuns(b *testing.B, dir string, template []byte, from, n int) {
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := from; i < from+n; i++ {
 		t := base.Add(time.Duration(i) * time.Second)
-		data := bytes.Replace(template, old, []byte(t.Format("2006-01-02T15:04:05.000000Z07:00")), 1)
+		data := bytes.Replace(template, old, []byte(record.FormatTime(t)), 1)
 		// Each run logged its own values.
 		data = bytes.ReplaceAll(data, []byte(`"lr=0.1"`), []byte(fmt.Sprintf(`"lr=%d"`, i)))
-		writeRun(b, dir, t.Format("20060102T150405.000000Z")+jsonlExt, data)
+		writeRun(b, dir, record.FileName(t), data)
 	}
 }
 

@@ -35,7 +35,7 @@ type Result struct {
 // NoCheckpoints) checkpoint blobs in the records ref. A home with nothing
 // new leaves the ref as it is.
 func (r *Repo) Record(ctx context.Context, opt Options) (*Result, error) {
-	unlock, err := r.lock(recordsLock, time.Minute)
+	unlock, err := r.lock(r.recordsLock(), time.Minute)
 	if err != nil {
 		return nil, err
 	}

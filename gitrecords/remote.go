@@ -152,7 +152,7 @@ func (r *Repo) mergeShadow(theirs plumbing.Hash, remote string, res *Result) err
 	if theirs.IsZero() {
 		return nil
 	}
-	unlock, err := r.lock(shadowLock, 30*time.Second)
+	unlock, err := r.lock(r.dir.ShadowLock(), 30*time.Second)
 	if err != nil {
 		return err
 	}
@@ -230,7 +230,7 @@ func (r *Repo) track(remote string, records, shadow plumbing.Hash) error {
 // once all objects have arrived, so an interrupted push leaves it as it
 // was, and pushing again completes.
 func (r *Repo) Push(ctx context.Context, remote string, opt Options) (*Result, error) {
-	unlock, err := r.lock(recordsLock, time.Minute)
+	unlock, err := r.lock(r.recordsLock(), time.Minute)
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +305,7 @@ func (r *Repo) Push(ctx context.Context, remote string, opt Options) (*Result, e
 // comment for conflicts) and unpacks the result into the home. Pulling
 // again changes nothing.
 func (r *Repo) Pull(ctx context.Context, remote string, opt Options) (*Result, error) {
-	unlock, err := r.lock(recordsLock, time.Minute)
+	unlock, err := r.lock(r.recordsLock(), time.Minute)
 	if err != nil {
 		return nil, err
 	}

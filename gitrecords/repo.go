@@ -1,27 +1,27 @@
 package gitrecords
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage"
+
+	"github.com/flordb/flor/internal/gitdir"
+	"github.com/flordb/flor/internal/lockfile"
 )
 
 // Repo is a git repository and the flor home whose records it carries.
 type Repo struct {
-	git    *git.Repository
-	home   string
-	gitDir string // the directory holding refs (a linked worktree's common dir)
+	git  *git.Repository
+	home string
+	dir  gitdir.Repo // where its parts are: refs and locks in CommonDir
 }
 
 // Options tune Push, Pull, Unpack and Record.
@@ -43,54 +43,19 @@ const ProgressEvery = 500
 // Open finds the git repository holding dir and pairs it with the flor
 // home. It fails with ErrNotGit outside a repository.
 func Open(dir, home string) (*Repo, error) {
-	g, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
-	if errors.Is(err, git.ErrRepositoryNotExists) {
+	found, err := gitdir.Find(dir)
+	if errors.Is(err, gitdir.ErrNotRepo) {
 		return nil, fmt.Errorf("%w: %s", ErrNotGit, dir)
 	}
 	if err != nil {
+		return nil, fmt.Errorf("finding the git repository of %s: %w", dir, err)
+	}
+	// go-git reads the objects and refs; where they are comes from gitdir.
+	g, err := git.PlainOpenWithOptions(found.Top, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
+	if err != nil {
 		return nil, fmt.Errorf("opening the git repository of %s: %w", dir, err)
 	}
-	gitDir, err := commonDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	return &Repo{git: g, home: home, gitDir: gitDir}, nil
-}
-
-// commonDir finds the git directory that holds the refs: .git, or for a
-// linked worktree the directory its commondir file names.
-func commonDir(dir string) (string, error) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	for d := abs; ; d = filepath.Dir(d) {
-		g := filepath.Join(d, ".git")
-		if st, err := os.Stat(g); err == nil {
-			if !st.IsDir() {
-				data, err := os.ReadFile(g)
-				if err != nil {
-					return "", err
-				}
-				line, _ := strings.CutPrefix(strings.TrimSpace(string(data)), "gitdir:")
-				g = strings.TrimSpace(line)
-				if !filepath.IsAbs(g) {
-					g = filepath.Join(d, g)
-				}
-			}
-			if data, err := os.ReadFile(filepath.Join(g, "commondir")); err == nil {
-				c := strings.TrimSpace(string(data))
-				if !filepath.IsAbs(c) {
-					c = filepath.Join(g, c)
-				}
-				g = c
-			}
-			return g, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("%w: %s", ErrNotGit, dir)
-		}
-	}
+	return &Repo{git: g, home: home, dir: found}, nil
 }
 
 // Home is the flor home the records come from and go to.
@@ -154,87 +119,21 @@ func (r *Repo) isAncestor(a, b plumbing.Hash) bool {
 	return err == nil && ok
 }
 
-// lock takes a lock file in the git directory. A lock whose owner process
-// is gone (say, a push killed with -9) is taken over.
-func (r *Repo) lock(name string, wait time.Duration) (func(), error) {
-	path := filepath.Join(r.gitDir, name)
-	deadline := time.Now().Add(wait)
-	for {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if err == nil {
-			fmt.Fprintf(f, "%d\n", os.Getpid())
-			f.Close()
-			return func() { os.Remove(path) }, nil
-		}
-		if !errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("locking %s: %w", path, err)
-		}
-		if stale(path) {
-			os.Remove(path)
-			continue
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%w: %s is held by another flor process (remove it if none runs)", ErrBusy, path)
-		}
-		time.Sleep(10 * time.Millisecond)
+// lock takes a lock file in the common git directory, waiting up to
+// wait. A lock whose owner process is gone (say, a push killed with -9)
+// is taken over; one of another host, once it is as old as wait.
+func (r *Repo) lock(path string, wait time.Duration) (func(), error) {
+	release, err := lockfile.Acquire(context.Background(), path, lockfile.Options{Wait: wait, StaleAfter: wait})
+	if errors.Is(err, lockfile.ErrHeld) {
+		return nil, fmt.Errorf("%w: %s is held by another flor process (remove it if none runs)", ErrBusy, path)
 	}
+	return release, err
 }
 
-// stale: the lock names a process that no longer exists, or (the
-// runtime's shadow lock, which names none) is older than 30 seconds.
-func stale(path string) bool {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 0 {
-		st, err := os.Stat(path)
-		return err == nil && time.Since(st.ModTime()) > 30*time.Second
-	}
-	return syscall.Kill(pid, 0) == syscall.ESRCH
-}
+// recordsLock serialises flor's own record operations on a repository.
+func (r *Repo) recordsLock() string { return filepath.Join(r.dir.CommonDir, "flor-records.lock") }
 
-// recordsLock serialises flor's own record operations on a repository;
-// shadowLock is the runtime's lock on flor.shadow (runtime/snapshot.go).
-const (
-	recordsLock = "flor-records.lock"
-	shadowLock  = "flor-shadow.lock"
-)
-
-// excludeHome keeps a flor home inside the working tree out of git
-// through .git/info/exclude, as the runtime does (runtime/identity.go):
-// a clone that has recorded nothing has no such line yet, and unpacking
-// must not leave untracked files in git status.
-func (r *Repo) excludeHome() error {
-	wt, err := r.git.Worktree()
-	if err != nil {
-		return nil // a bare repository has no working tree to keep clean
-	}
-	rel, err := filepath.Rel(wt.Filesystem.Root(), r.home)
-	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
-		return nil
-	}
-	line := "/" + filepath.ToSlash(rel) + "/"
-	path := filepath.Join(r.gitDir, "info", "exclude")
-	data, _ := os.ReadFile(path)
-	for _, l := range strings.Split(string(data), "\n") {
-		if l = strings.TrimSpace(l); l == line || l == strings.TrimSuffix(line, "/") || "/"+l == line {
-			return nil
-		}
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("excluding %s from git: %w", r.home, err)
-	}
-	prefix := ""
-	if len(data) > 0 && data[len(data)-1] != '\n' {
-		prefix = "\n"
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("excluding %s from git: %w", r.home, err)
-	}
-	defer f.Close()
-	_, err = fmt.Fprintf(f, "%s%s\n", prefix, line)
-	return err
-}
+// excludeHome keeps a flor home inside the working tree out of git, as
+// the runtime does: a clone that has recorded nothing has no such line
+// yet, and unpacking must not leave untracked files in git status.
+func (r *Repo) excludeHome() error { return r.dir.Exclude(r.home) }

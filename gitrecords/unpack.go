@@ -23,7 +23,7 @@ import (
 // file is replaced only by a longer version of itself. The store ingests
 // what was written on its next read.
 func (r *Repo) Unpack(ctx context.Context, opt Options) (*Result, error) {
-	unlock, err := r.lock(recordsLock, time.Minute)
+	unlock, err := r.lock(r.recordsLock(), time.Minute)
 	if err != nil {
 		return nil, err
 	}

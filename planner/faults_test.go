@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/gob"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -167,8 +168,12 @@ func TestReplayCorruptBlob(t *testing.T) {
 	if n := p.count(q); n != 1 {
 		t.Errorf("%d w_end values, want 1: the intact run's", n)
 	}
-	if n := p.count(q + ` AND tstamp = '` + bad.Tstamp.Format("2006-01-02 15:04:05.999999") + `'`); n != 0 {
+	byRun := func(r storage.Run) string { return q + fmt.Sprintf(` AND epoch_us(tstamp) = %d`, r.Tstamp.UnixMicro()) }
+	if n := p.count(byRun(bad)); n != 0 {
 		t.Errorf("the corrupt run has %d w_end values", n)
+	}
+	if n := p.count(byRun(runs[1])); n != 1 {
+		t.Errorf("the intact run has %d w_end values, want 1", n)
 	}
 }
 

@@ -48,7 +48,8 @@ func (r *Run) resolveIdentity(opt Options) error {
 		return err
 	}
 	if given == "" {
-		excludeHome(repo)
+		// Best effort: a home git shows is untidy, not wrong.
+		_ = repo.Exclude(r.Home)
 	}
 	return nil
 }
@@ -126,30 +127,4 @@ func repoRoot(dir string) (gitdir.Repo, error) {
 		return repo, fmt.Errorf("flor: %w", err)
 	}
 	return repo, nil
-}
-
-// excludeHome keeps .flor out of git through info/exclude, which, unlike
-// .gitignore, is not part of the user's tree. It is the common directory's:
-// git reads no other, so a linked worktree shares its main one's.
-func excludeHome(repo gitdir.Repo) {
-	path := filepath.Join(repo.CommonDir, "info", "exclude")
-	data, _ := os.ReadFile(path)
-	for _, line := range strings.Split(string(data), "\n") {
-		if l := strings.TrimSpace(line); l == "/.flor/" || l == ".flor/" || l == "/.flor" || l == ".flor" {
-			return
-		}
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	prefix := ""
-	if len(data) > 0 && data[len(data)-1] != '\n' {
-		prefix = "\n"
-	}
-	fmt.Fprintf(f, "%s/.flor/\n", prefix)
 }

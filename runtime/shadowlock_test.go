@@ -77,11 +77,3 @@ func TestShadowLockWaitIsSaid(t *testing.T) {
 		t.Errorf("stderr %q, want %q", got, want)
 	}
 }
-
-func TestParseLockOwner(t *testing.T) {
-	for in, want := range map[string]bool{"12 h\n": true, "12 \n": true, "": false, "x h": false, "-1 h": false, "12": true} {
-		if _, _, ok := parseLockOwner([]byte(in)); ok != want {
-			t.Errorf("parseLockOwner(%q) ok = %v, want %v", in, ok, want)
-		}
-	}
-}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/flordb/flor/internal/record"
 )
 
 // Benchmark sizes: 100 epochs of 10,000 steps, one loss per step: 1M log
@@ -35,7 +37,7 @@ func writeBigRun(tb testing.TB, home string) int64 {
 	n := int64(0)
 	line := func(b []byte) { w.Write(b); w.WriteByte('\n'); n++ }
 	line(fmt.Appendf(nil, `{"k":"run","v":1,"projid":"ml","tstamp":%q,"filename":"train","snapshot":"abc","kwargs":{},"pid":1,"host":"elsewhere","argv":["train"]}`,
-		t0.Format("2006-01-02T15:04:05.000000Z")))
+		record.FormatTime(t0)))
 	line([]byte(`{"k":"log","c":0,"n":"lr","t":"float","v":0.001,"arg":true}`))
 	c := 1
 	buf := make([]byte, 0, 256)

@@ -46,16 +46,16 @@ func ExampleStore_Dataframe() {
 func writeExampleRuns(home string) {
 	os.MkdirAll(filepath.Join(home, "runs"), 0o755)
 	runs := []struct {
+		file   string // <tstamp>.jsonl, as docs/records.md names run files
 		tstamp string
 		lr     string
 		accs   []string
 	}{
-		{"2026-11-28T05:00:00.000000Z", "0.01", []string{"0.81", "0.85"}},
-		{"2026-11-28T06:00:00.000000Z", "0.001", []string{"0.88", "0.93"}},
-		{"2026-11-28T07:00:00.000000Z", "0.0001", []string{"0.70", "0.79"}},
+		{"20261128T050000.000000Z.jsonl", "2026-11-28T05:00:00.000000Z", "0.01", []string{"0.81", "0.85"}},
+		{"20261128T060000.000000Z.jsonl", "2026-11-28T06:00:00.000000Z", "0.001", []string{"0.88", "0.93"}},
+		{"20261128T070000.000000Z.jsonl", "2026-11-28T07:00:00.000000Z", "0.0001", []string{"0.70", "0.79"}},
 	}
 	for _, r := range runs {
-		ts, _ := time.Parse(time.RFC3339, r.tstamp)
 		lines := fmt.Sprintf(`{"k":"run","v":1,"projid":"ml","tstamp":%q,"filename":"train","snapshot":"","kwargs":{},"pid":1,"host":"elsewhere","argv":[]}
 {"k":"log","c":0,"n":"lr","t":"float","v":%s,"arg":true}
 `, r.tstamp, r.lr)
@@ -64,7 +64,6 @@ func writeExampleRuns(home string) {
 {"k":"log","c":%d,"n":"val_acc","t":"float","v":%s}
 `, e+1, e, e, e+1, acc)
 		}
-		name := ts.Format("20060102T150405.000000Z") + ".jsonl"
-		os.WriteFile(filepath.Join(home, "runs", name), []byte(lines), 0o644)
+		os.WriteFile(filepath.Join(home, "runs", r.file), []byte(lines), 0o644)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/flordb/flor/internal/record"
 )
 
 // runFile writes a run file by hand, record by record, following
@@ -33,7 +35,7 @@ type runOpts struct {
 	version                          int            // format version; default 1
 }
 
-func tstampName(ts time.Time) string { return ts.UTC().Format("20060102T150405.000000Z") }
+func tstampName(ts time.Time) string { return ts.UTC().Format(record.FileLayout) }
 
 func newRunFile(t testing.TB, home string, ts time.Time, o runOpts) *runFile {
 	t.Helper()
@@ -70,7 +72,7 @@ func newRunFile(t testing.TB, home string, ts time.Time, o runOpts) *runFile {
 		o.version = 1
 	}
 	run := map[string]any{
-		"k": "run", "v": o.version, "projid": o.projid, "tstamp": ts.UTC().Format("2006-01-02T15:04:05.000000Z"),
+		"k": "run", "v": o.version, "projid": o.projid, "tstamp": record.FormatTime(ts),
 		"filename": o.filename, "snapshot": o.snapshot, "kwargs": o.kwargs, "pid": o.pid, "host": o.host,
 		"argv": []string{"train"},
 	}
@@ -176,7 +178,7 @@ func (r *runFile) ckpt(e int, block string, o int, objs map[string]string) {
 func (r *runFile) end(t time.Time) { r.endStatus("finished", t) }
 
 func (r *runFile) endStatus(status string, t time.Time) {
-	r.rec(map[string]any{"k": "end", "status": status, "t": t.UTC().Format(time.RFC3339Nano)})
+	r.rec(map[string]any{"k": "end", "status": status, "t": record.FormatTime(t)})
 }
 
 // train writes a typical training run: args, epochs of steps logging loss,

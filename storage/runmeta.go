@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/flordb/flor/internal/record"
 )
@@ -51,16 +50,16 @@ func (s *Store) RunMeta(ctx context.Context, r Run) (RunMeta, error) {
 	}
 	line, err := firstLine(r.Path)
 	if err != nil {
-		return m, fmt.Errorf("run %s: %w", r.Tstamp.Format(time.RFC3339Nano), err)
+		return m, fmt.Errorf("run %s: %w", record.FormatTime(r.Tstamp), err)
 	}
 	var d record.Decoder
 	l, err := d.Decode(line)
 	if err != nil {
-		return m, fmt.Errorf("run %s: %s: %w: %w", r.Tstamp.Format(time.RFC3339Nano), r.Path, ErrRunRecord, err)
+		return m, fmt.Errorf("run %s: %s: %w: %w", record.FormatTime(r.Tstamp), r.Path, ErrRunRecord, err)
 	}
 	rec, err := l.Run()
 	if err != nil {
-		return m, fmt.Errorf("run %s: %s: %w: %w", r.Tstamp.Format(time.RFC3339Nano), r.Path, ErrRunRecord, err)
+		return m, fmt.Errorf("run %s: %s: %w: %w", record.FormatTime(r.Tstamp), r.Path, ErrRunRecord, err)
 	}
 	m.Cwd, m.Stale = rec.Cwd, rec.Stale
 	if b := rec.Build; b != nil {

@@ -5,15 +5,16 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/mod/modfile"
 	"golang.org/x/tools/txtar"
 
 	"github.com/flordb/flor/analyzer/analyzertest"
+	"github.com/flordb/flor/internal/scratch"
 	"github.com/flordb/flor/rewrite/propagate"
 )
 
@@ -66,12 +67,10 @@ func readModuleCase(t *testing.T, p string) *moduleCase {
 	return c
 }
 
-var moduleLine = regexp.MustCompile(`(?m)^module \S+`)
-
 // writeVersion writes the files of a version (prefix "new/" or "old/")
 // under dir as a module built against this flor: the case's go.mod gives
-// the module path, the template (analyzertest's module) the requirements.
-func (c *moduleCase) writeVersion(t *testing.T, dir, prefix, gomod string, sum []byte, over map[string][]byte) {
+// the module path, internal/scratch the rest of go.mod.
+func (c *moduleCase) writeVersion(t *testing.T, dir, prefix, root string, sum []byte, over map[string][]byte) {
 	modPath := "example.com/prog"
 	for _, f := range c.arc.Files {
 		name, ok := strings.CutPrefix(f.Name, prefix)
@@ -79,8 +78,8 @@ func (c *moduleCase) writeVersion(t *testing.T, dir, prefix, gomod string, sum [
 			continue
 		}
 		if name == "go.mod" {
-			if m := moduleLine.Find(f.Data); m != nil {
-				modPath = strings.TrimPrefix(string(m), "module ")
+			if p := modfile.ModulePath(f.Data); p != "" {
+				modPath = p
 			}
 			continue
 		}
@@ -89,7 +88,15 @@ func (c *moduleCase) writeVersion(t *testing.T, dir, prefix, gomod string, sum [
 	for name, data := range over {
 		writeFile(t, filepath.Join(dir, c.pkg, name), data)
 	}
-	writeFile(t, filepath.Join(dir, "go.mod"), []byte(moduleLine.ReplaceAllString(gomod, "module "+modPath)))
+	mf, err := scratch.GoMod(modPath, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gomod, err := mf.Format()
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "go.mod"), gomod)
 	writeFile(t, filepath.Join(dir, "go.sum"), sum)
 }
 
@@ -112,10 +119,6 @@ func TestModules(t *testing.T) {
 		t.Fatal("no module cases")
 	}
 	tmpl := analyzertest.NewModule(t)
-	gomod, err := os.ReadFile(filepath.Join(tmpl.Dir, "go.mod"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	sum, err := os.ReadFile(filepath.Join(tmpl.Dir, "go.sum"))
 	if err != nil {
 		t.Fatal(err)
@@ -125,8 +128,8 @@ func TestModules(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			root := t.TempDir()
 			newDir, oldDir, outDir := filepath.Join(root, "new"), filepath.Join(root, "old"), filepath.Join(root, "out")
-			c.writeVersion(t, newDir, "new/", string(gomod), sum, nil)
-			c.writeVersion(t, oldDir, "old/", string(gomod), sum, nil)
+			c.writeVersion(t, newDir, "new/", tmpl.Root, sum, nil)
+			c.writeVersion(t, oldDir, "old/", tmpl.Root, sum, nil)
 			res, err := propagate.Package(filepath.Join(newDir, c.pkg), filepath.Join(oldDir, c.pkg), c.targets)
 			if err != nil {
 				t.Fatal(err)
@@ -153,7 +156,7 @@ func TestModules(t *testing.T) {
 				}
 			}
 			// The output must build and pass vet in its module.
-			c.writeVersion(t, outDir, "old/", string(gomod), sum, res.Files)
+			c.writeVersion(t, outDir, "old/", tmpl.Root, sum, res.Files)
 			for _, dir := range []string{newDir, outDir} {
 				cmd := exec.Command("go", "vet", "./...")
 				cmd.Dir = dir

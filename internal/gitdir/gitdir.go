@@ -3,8 +3,10 @@
 // its worktrees. It reads the layout only (.git, gitdir:, commondir), as
 // git does, and runs no git command.
 //
-// It is the one place flor looks for a repository; it is not a git
-// library (the runtime stores snapshots with go-git's storage layer).
+// It is the one place flor looks for a repository, and names what flor
+// keeps in it: the home's line in info/exclude and the shadow branch's
+// lock. It is not a git library (the runtime stores snapshots with
+// go-git's storage layer).
 package gitdir
 
 import (
