@@ -3,7 +3,7 @@ package record
 import (
 	"encoding/json"
 	"errors"
-		"strings"
+	"strings"
 	"testing"
 	"time"
 )
