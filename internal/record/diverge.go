@@ -29,6 +29,10 @@ func AppendDiverge(b []byte, name, at string, recType TypeCode, recVal []byte, t
 	return Close(b)
 }
 
+// DivergenceWarning starts the warning the store keeps for an accepted
+// divergence: the prefix, then Divergence.String.
+const DivergenceWarning = "replay diverged (accepted): "
+
 // Divergence is a diverge record.
 type Divergence struct {
 	Name     string
