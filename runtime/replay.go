@@ -125,7 +125,11 @@ func loadReplay(path string, selfCheck bool) (*replayState, error) {
 		}
 	}
 	if selfCheck {
-		rs.check = newSelfCheck()
+		var size int64
+		if st, err := os.Stat(p.Record); err == nil {
+			size = st.Size()
+		}
+		rs.check = newSelfCheck(size)
 	}
 	if err := rs.readRecord(p.Record); err != nil {
 		return nil, err

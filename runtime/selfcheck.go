@@ -15,54 +15,68 @@ import (
 // reads before it publishes the run.
 //
 // The index is built from the one read of the run file that replay does
-// anyway (readRecord): recorded contexts by (parent, loop name,
-// iteration), and plain log values by (context, name), their bytes in one
-// arena.
+// anyway (readRecord), without a hash map entry per value: names get
+// small ids; a context is found from its parent and loop name (a few
+// pairs per run) and its iteration (a slice index); the names logged in a
+// context are a short chain; the values' bytes are in one arena.
 
-// ctxPath identifies a recorded context by its place: the recorded id of
-// its parent (0 = none), its loop name and its iteration.
-type ctxPath struct {
+// childKey is a loop as seen from its parent context: the recorded id of
+// the parent (0 = none) and the loop name's id.
+type childKey struct {
 	parent int64
-	name   string
-	iter   int64
-}
-
-// valKey identifies the values logged under a name in a recorded context.
-type valKey struct {
-	ctx  int64
-	name string
+	name   int32
 }
 
 // recVal is one recorded value: its type and its bytes in the arena.
 type recVal struct {
-	t        record.TypeCode
-	off, end int
+	off, n uint32
+	t      record.TypeCode
 }
 
 // recEntry is the values recorded under one name in one context, in
 // order, and how many of them the replay has logged so far.
 type recEntry struct {
-	vals []recVal
-	next int
+	name  int32
+	chain int32 // the context's next entry; -1 = none
+	first recVal
+	more  []recVal
+	next  int32
 }
 
-// ambiguous marks a context path the run holds more than once (a loop of
-// the same name run twice in one iteration): which recorded context a
-// replayed one is cannot be told, so its values are not checked.
+func (e *recEntry) count() int32 { return 1 + int32(len(e.more)) }
+
+func (e *recEntry) at(i int32) recVal {
+	if i == 0 {
+		return e.first
+	}
+	return e.more[i-1]
+}
+
+// ambiguous marks a context the run holds more than once at one place (a
+// loop of the same name run twice in one iteration), or does not hold:
+// which recorded context a replayed one is cannot be told, so its values
+// are not checked.
 const ambiguous = -1
 
 // maxDivergeEcho bounds the divergences printed on stderr (to the
 // worker's log); all of them are recorded.
 const maxDivergeEcho = 10
 
+// maxArena bounds the recorded bytes indexed (offsets are 32-bit);
+// values past it are not checked.
+const maxArena = 1<<32 - 1
+
 type selfCheck struct {
-	names   map[string]bool   // names with a plain recorded value
-	ctxs    map[ctxPath]int64 // recorded context id, or ambiguous
-	index   map[valKey]int    // into entries
-	entries []recEntry
-	arena   []byte
-	intern  map[string]string // raw JSON name → name, while reading
-	scratch []byte            // the replayed value's encoding
+	ids      map[string]int32 // name → id
+	checked  []bool           // by name id: the name has a plain recorded value
+	children map[childKey]int // into iters
+	iters    [][]int64        // by iteration: the recorded context id, 0 none, or ambiguous
+	lastKey  childKey         // one-entry cache in front of children, while reading
+	lastIdx  int
+	heads    []int32 // by recorded context id: its first entry, -1 none
+	entries  []recEntry
+	arena    []byte
+	scratch  []byte // the replayed value's encoding
 	// skippedIter is the main iteration in which a skip block was
 	// skipped: a name logged more than once in that iteration's context
 	// may have been logged in the block too, so its order is lost.
@@ -71,19 +85,47 @@ type selfCheck struct {
 	diverged    int
 }
 
-func newSelfCheck() *selfCheck {
-	return &selfCheck{names: map[string]bool{}, ctxs: map[ctxPath]int64{}, index: map[valKey]int{},
-		intern: map[string]string{}, skippedIter: -1}
+// newSelfCheck makes an empty index sized for a run file of size bytes:
+// growing it by appends would allocate several times what it keeps.
+func newSelfCheck(size int64) *selfCheck {
+	size = min(max(size, 0), 1<<30)
+	return &selfCheck{ids: map[string]int32{}, children: map[childKey]int{}, skippedIter: -1, lastIdx: -1,
+		heads:   make([]int32, 0, size/bytesPerCtx),
+		entries: make([]recEntry, 0, size/bytesPerLog),
+		arena:   make([]byte, 0, size/bytesPerLog*16)}
 }
 
-// name returns the decoded name of a raw JSON string, interned: names repeat.
-func (sc *selfCheck) name(raw []byte) string {
-	if s, ok := sc.intern[string(raw)]; ok {
-		return s
+// The sizes of records in a typical run file (a log record of a float
+// is about 55 bytes, a ctx record about 45), for sizing the index.
+const (
+	bytesPerLog = 60
+	bytesPerCtx = 120
+)
+
+// idOfRaw returns the id of a raw JSON name, giving it one if new.
+func (sc *selfCheck) idOfRaw(raw []byte) int32 {
+	if len(raw) > 1 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+		// Plain names need no decoding, and the lookup does not allocate.
+		if id, ok := sc.ids[string(raw[1:len(raw)-1])]; ok {
+			return id
+		}
 	}
 	s, _ := record.String(raw)
-	sc.intern[string(raw)] = s
-	return s
+	id, ok := sc.ids[s]
+	if !ok {
+		id = int32(len(sc.checked))
+		sc.ids[s] = id
+		sc.checked = append(sc.checked, false)
+	}
+	return id
+}
+
+// head returns the slot of context c's first entry, growing heads.
+func (sc *selfCheck) head(c int64) *int32 {
+	for int64(len(sc.heads)) <= c {
+		sc.heads = append(sc.heads, -1)
+	}
+	return &sc.heads[c]
 }
 
 // addCtx indexes a recorded ctx record.
@@ -92,40 +134,57 @@ func (sc *selfCheck) addCtx(l record.Line) {
 	p, _ := record.Int(l.Get(record.KeyParent))
 	i, ok2 := record.Int(l.Get(record.KeyIter))
 	n := l.Get(record.KeyName)
-	if !ok1 || !ok2 || n == nil || c <= 0 {
+	if !ok1 || !ok2 || n == nil || c <= 0 || i < 0 || i > 1<<40 {
 		return
 	}
-	k := ctxPath{p, sc.name(n), i}
-	if _, dup := sc.ctxs[k]; dup {
-		sc.ctxs[k] = ambiguous
-		return
+	k := childKey{p, sc.idOfRaw(n)}
+	if k != sc.lastKey || sc.lastIdx < 0 {
+		idx, ok := sc.children[k]
+		if !ok {
+			idx = len(sc.iters)
+			sc.children[k] = idx
+			sc.iters = append(sc.iters, nil)
+		}
+		sc.lastKey, sc.lastIdx = k, idx
 	}
-	sc.ctxs[k] = c
+	iters := &sc.iters[sc.lastIdx]
+	for i >= int64(len(*iters)) {
+		if i > int64(2*len(*iters)+1<<16) {
+			return // sparse iterations (a flor.Iteration index): not checked
+		}
+		*iters = append(*iters, 0)
+	}
+	if (*iters)[i] != 0 {
+		(*iters)[i] = ambiguous
+	} else {
+		(*iters)[i] = c
+	}
+	sc.head(c)
 }
 
 // addLog indexes a recorded log record; args and internal values are not
 // the program's computations and are not checked.
 func (sc *selfCheck) addLog(g record.Log) {
-	if g.Flags != 0 {
+	if g.Flags != 0 || g.C < 0 || len(sc.arena)+len(g.V) > maxArena {
 		return
 	}
-	name := sc.name(g.N)
-	sc.names[name] = true
-	k := valKey{g.C, name}
-	i, ok := sc.index[k]
-	if !ok {
-		i = len(sc.entries)
-		sc.index[k] = i
-		sc.entries = append(sc.entries, recEntry{})
-	}
-	off := len(sc.arena)
+	id := sc.idOfRaw(g.N)
+	sc.checked[id] = true
+	v := recVal{off: uint32(len(sc.arena)), n: uint32(len(g.V)), t: g.T}
 	sc.arena = append(sc.arena, g.V...)
-	e := &sc.entries[i]
-	e.vals = append(e.vals, recVal{t: g.T, off: off, end: len(sc.arena)})
+	h := sc.head(g.C)
+	for i := *h; i >= 0; i = sc.entries[i].chain {
+		if e := &sc.entries[i]; e.name == id {
+			e.more = append(e.more, v)
+			return
+		}
+	}
+	sc.entries = append(sc.entries, recEntry{name: id, chain: *h, first: v})
+	*h = int32(len(sc.entries) - 1)
 }
 
-// doneReading drops what only reading needed.
-func (sc *selfCheck) doneReading() { sc.intern = nil }
+// doneReading is called once the run file is read.
+func (sc *selfCheck) doneReading() {}
 
 // recordedCtxLocked returns the recorded id of the current context (0
 // outside every loop), or ambiguous when the run has no such context or
@@ -135,11 +194,12 @@ func (r *Run) recordedCtxLocked(sc *selfCheck) int64 {
 	var parent int64
 	for _, f := range r.stack {
 		if f.rec == 0 {
-			id, ok := sc.ctxs[ctxPath{parent, f.name, f.iter}]
-			if !ok {
-				id = ambiguous
+			f.rec = ambiguous
+			if id, ok := sc.ids[f.name]; ok {
+				if idx, ok := sc.children[childKey{parent, id}]; ok && f.iter >= 0 && f.iter < int64(len(sc.iters[idx])) && sc.iters[idx][f.iter] != 0 {
+					f.rec = sc.iters[idx][f.iter]
+				}
 			}
-			f.rec = id
 		}
 		if f.rec == ambiguous {
 			return ambiguous
@@ -155,26 +215,29 @@ func (r *Run) recordedCtxLocked(sc *selfCheck) int64 {
 func (r *Run) checkLocked(name string, v scalar) {
 	sc := r.replay.check
 	c := r.recordedCtxLocked(sc)
-	if c == ambiguous {
+	if c == ambiguous || c >= int64(len(sc.heads)) {
 		return
 	}
-	i, ok := sc.index[valKey{c, name}]
-	if !ok {
-		return
+	id := sc.ids[name]
+	var e *recEntry
+	for i := sc.heads[c]; i >= 0; i = sc.entries[i].chain {
+		if sc.entries[i].name == id {
+			e = &sc.entries[i]
+			break
+		}
 	}
-	e := &sc.entries[i]
-	if e.next >= len(e.vals) {
-		return // logged more often than recorded: nothing to compare with
+	if e == nil || e.next >= e.count() {
+		return // not recorded here, or logged more often than recorded
 	}
-	rv := e.vals[e.next]
+	rv := e.at(e.next)
 	e.next++
-	if len(e.vals) > 1 && r.main != nil && sc.skippedIter == r.main.iter {
+	if e.count() > 1 && r.main != nil && sc.skippedIter == r.main.iter {
 		return
 	}
 	sc.compared++
 	sc.scratch = v.appendJSON(sc.scratch[:0])
 	t := record.CodeOfType(v.kind)
-	rec := sc.arena[rv.off:rv.end]
+	rec := sc.arena[rv.off : rv.off+rv.n]
 	if t == rv.t && bytes.Equal(sc.scratch, rec) {
 		return
 	}
@@ -204,5 +267,9 @@ func (r *Run) contextTextLocked() string {
 
 // checks reports whether replay compares values logged under name.
 func (rs *replayState) checks(name string) bool {
-	return rs.check != nil && rs.check.names[name]
+	if rs.check == nil {
+		return false
+	}
+	id, ok := rs.check.ids[name]
+	return ok && rs.check.checked[id]
 }
