@@ -30,6 +30,9 @@ var (
 	ErrNoStatement = errors.New("no new statement")
 	// ErrWorker: a replay worker failed.
 	ErrWorker = errors.New("replay worker failed")
+	// ErrDivergence: the replay logged a value the run recorded, in the
+	// same loop context, and it differs from the record.
+	ErrDivergence = errors.New("replay diverged from the recorded run")
 )
 
 // Outcome is what happened to one run's replay.
@@ -43,6 +46,9 @@ type Outcome struct {
 	// Settled: another replay filled in the run's values while this one
 	// waited for its turn, so it was not replayed again.
 	Settled bool
+	// Divergences are the recorded values the replay did not reproduce
+	// (published only with Options.AcceptDivergence).
+	Divergences []record.Divergence
 }
 
 // slots bounds the processes (builds and workers) running at once. A
@@ -253,6 +259,7 @@ func (p *replayer) replayRun(ctx context.Context, row *Row, id string, v *versio
 	p.status(row, fmt.Sprintf("replaying %s on %d worker%s", lv, len(ranges), plural(len(ranges))))
 	var wg sync.WaitGroup
 	errs := make([]error, len(ranges))
+	divs := make([][]record.Divergence, len(ranges))
 	var progress []string
 	for w := range ranges {
 		progress = append(progress, filepath.Join(v.work, fmt.Sprintf("progress-%d-w%d", row.Index, w)))
@@ -277,12 +284,18 @@ func (p *replayer) replayRun(ctx context.Context, row *Row, id string, v *versio
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[w] = runWorker(ctx, v.bin, v.tree, args, cwd, planFile, plan, v.build, log)
+			divs[w], errs[w] = runWorker(ctx, v.bin, v.tree, args, cwd, planFile, plan, v.build, log)
 		}()
 	}
 	wg.Wait()
 	p.workersDone(row)
 	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, d := range divs {
+		out.Divergences = append(out.Divergences, d...)
+	}
+	if err := p.checkDivergences(out, log); err != nil {
 		return err
 	}
 	// Publish: one rename makes all of the run's values visible at once;
@@ -299,7 +312,7 @@ var logMu sync.Mutex
 
 // runWorker runs one replay worker and checks it finished its range.
 // tree is the version's materialised snapshot, for the paths of a panic.
-func runWorker(ctx context.Context, bin, tree string, args []string, cwd, planFile string, plan runtime.Plan, b storage.Build, log io.Writer) error {
+func runWorker(ctx context.Context, bin, tree string, args []string, cwd, planFile string, plan runtime.Plan, b storage.Build, log io.Writer) ([]record.Divergence, error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = cwd
 	cmd.Env = append(runEnv(os.Environ(), b), "FLOR_REPLAY="+planFile, "FLOR_ECHO=0", "FLOR_PROGRESS=0")
@@ -310,16 +323,16 @@ func runWorker(ctx context.Context, bin, tree string, args []string, cwd, planFi
 	fmt.Fprintf(log, "--- worker %d (iterations %d to %d): %s %s\n%s", plan.Worker, plan.Start, plan.Stop, bin, strings.Join(args, " "), output)
 	logMu.Unlock()
 	if err != nil {
-		return fmt.Errorf("%w: worker %d: %w: %s", ErrWorker, plan.Worker, err, workerFailure(string(output), tree))
+		return nil, fmt.Errorf("%w: worker %d: %w: %s", ErrWorker, plan.Worker, err, workerFailure(string(output), tree))
 	}
-	status, err := record.EndStatus(plan.Out)
+	status, divs, err := workerRecords(plan.Out)
 	if err != nil {
-		return fmt.Errorf("%w: worker %d: its records: %w", ErrWorker, plan.Worker, err)
+		return nil, fmt.Errorf("%w: worker %d: its records: %w", ErrWorker, plan.Worker, err)
 	}
 	if status != record.StatusFinished {
-		return fmt.Errorf("%w: worker %d exited without finishing its records in %s", ErrWorker, plan.Worker, plan.Out)
+		return nil, fmt.Errorf("%w: worker %d exited without finishing its records in %s", ErrWorker, plan.Worker, plan.Out)
 	}
-	return nil
+	return divs, nil
 }
 
 func plural(n int) string {

@@ -37,6 +37,9 @@ type Options struct {
 	Root     string   // the repository's top directory (the working tree)
 	Home     string   // the flor directory
 	KeepWork bool     // keep temporary directories, for debugging
+	// AcceptDivergence publishes a run whose replay did not reproduce
+	// recorded values; the values that differ are ingested as warnings.
+	AcceptDivergence bool
 	// Progress receives one line per step of each run; nil = none. When it
 	// is a terminal, a bar of runs and epochs is kept below the lines.
 	Progress io.Writer

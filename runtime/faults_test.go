@@ -114,7 +114,7 @@ func TestReplayRefusesNewerFormat(t *testing.T) {
 	os.WriteFile(rec, []byte(`{"k":"run","v":2,"projid":"p","tstamp":"2026-01-01T00:00:00.000000Z","filename":"."}`+"\n"), 0o644)
 	plan := dir + "/plan.json"
 	os.WriteFile(plan, []byte(`{"home":"`+dir+`","record":"`+rec+`","out":"`+dir+`/out.jsonl","mode":"loop","stop":-1}`), 0o644)
-	_, err := loadReplay(plan)
+	_, err := loadReplay(plan, true)
 	if err == nil || !strings.Contains(err.Error(), "version 2") {
 		t.Fatalf("loadReplay = %v, want an error naming version 2", err)
 	}

@@ -5,7 +5,7 @@ package runtime
 func Log[T any](r *Run, name string, value T) {
 	s := scalarOfT(value)
 	if s.kind == "" {
-		if r.replay != nil && !r.replay.names[name] {
+		if r.replay != nil && !r.replay.names[name] && !r.replay.checks(name) {
 			return // do not pay for JSON of a value nobody records
 		}
 		s = scalarOf(any(value))

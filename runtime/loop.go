@@ -24,6 +24,7 @@ type frame struct {
 	iter   int64
 	val    scalar
 	ctx    int64 // context id of the current iteration; 0 = not written yet
+	rec    int64 // replay: the recorded context of the iteration; 0 = not looked up, -1 none
 	total  int   // number of iterations when known, else -1
 	isMain bool
 	block  bool      // a nested loop directly in the main loop: a skip block
@@ -226,6 +227,7 @@ func (ls *loopState) next(i int64, v scalar) bool {
 	f.iter = i
 	f.val = v
 	f.ctx = 0
+	f.rec = 0
 	if f.isMain {
 		f.begun = time.Now()
 		clear(f.occs)

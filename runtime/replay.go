@@ -72,6 +72,7 @@ type replayState struct {
 	last    int64 // last main-loop iteration with a captured end state
 	iters   int64 // main-loop iterations the run recorded (delta::iteration)
 	prog    *os.File
+	check   *selfCheck // nil: values are not compared with the record
 }
 
 // iterationDone reports the end of main-loop iteration e to the planner.
@@ -90,8 +91,9 @@ func (rs *replayState) iterationDone(e int64) {
 	fmt.Fprintf(rs.prog, "%d\n", e)
 }
 
-// loadReplay reads the plan and the run it replays.
-func loadReplay(path string) (*replayState, error) {
+// loadReplay reads the plan and the run it replays; with selfCheck, it
+// indexes the run's values for the self-check.
+func loadReplay(path string, selfCheck bool) (*replayState, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("flor: %w: reading plan: %w", ErrReplay, err)
@@ -122,13 +124,24 @@ func loadReplay(path string) (*replayState, error) {
 			rs.skip[b] = true
 		}
 	}
+	if selfCheck {
+		var size int64
+		if st, err := os.Stat(p.Record); err == nil {
+			size = st.Size()
+		}
+		rs.check = newSelfCheck(size)
+	}
 	if err := rs.readRecord(p.Record); err != nil {
 		return nil, err
+	}
+	if rs.check != nil {
+		rs.check.doneReading()
 	}
 	return rs, nil
 }
 
-// readRecord collects the recorded args and checkpoints of the run.
+// readRecord collects the recorded args and checkpoints of the run, and
+// indexes its values for the self-check.
 func (rs *replayState) readRecord(path string) error {
 	err := record.ReadFile(path, func(l record.Line) error {
 		switch l.Kind {
@@ -138,10 +151,17 @@ func (rs *replayState) readRecord(path string) error {
 				return err
 			}
 			rs.kwargs = h.Kwargs
+		case record.KindCtx:
+			if rs.check != nil {
+				rs.check.addCtx(l)
+			}
 		case record.KindLog:
 			g, err := l.Log()
 			if err != nil {
 				return nil // not a value: nothing to replay from it
+			}
+			if rs.check != nil {
+				rs.check.addLog(g)
 			}
 			switch {
 			case g.Flags&record.FlagArg != 0 && g.C == 0:

@@ -96,6 +96,8 @@ type Options struct {
 	Stdout io.Writer // echo destination (default os.Stdout)
 	Stderr io.Writer // warnings and progress (default os.Stderr)
 	Env    func(string) string
+
+	noSelfCheck bool // replay without comparing values (for measuring the check)
 }
 
 // New makes a run. Nothing is written until the first call other than Arg.
@@ -135,7 +137,7 @@ func New(opt Options) (*Run, error) {
 		r.budget.epsilon = eps
 	}
 	if p := opt.Env("FLOR_REPLAY"); p != "" {
-		rs, err := loadReplay(p)
+		rs, err := loadReplay(p, !opt.noSelfCheck)
 		if err != nil {
 			return nil, err
 		}
@@ -335,8 +337,13 @@ const (
 )
 
 func (r *Run) log(name string, v scalar, flag record.Flags) {
-	if r.replay != nil && !r.replay.names[name] {
-		return
+	write, check := true, false
+	if r.replay != nil {
+		write = r.replay.names[name]
+		check = flag == 0 && r.replay.checks(name)
+		if !write && !check {
+			return
+		}
 	}
 	if err := r.ensureStarted(); err != nil {
 		r.fatal(err)
@@ -347,6 +354,14 @@ func (r *Run) log(name string, v scalar, flag record.Flags) {
 		w.mu.Unlock()
 		r.afterCommit(name)
 		return
+	}
+	if check {
+		r.checkLocked(name, v)
+		if !write {
+			w.maybeKickLocked()
+			w.mu.Unlock()
+			return
+		}
 	}
 	wasEmpty := len(w.buf) == 0
 	r.appendLogLocked(r.ctxLocked(), name, v, flag)

@@ -35,6 +35,11 @@ func (r *Run) SkipStart(id string, extras ...any) bool {
 		if c, ok := r.replay.skippable(b.e, id, b.occ, len(extras), r.registeredNames()); ok {
 			b.skipped = true
 			b.rec = c
+			if r.replay.check != nil {
+				r.w.mu.Lock()
+				r.replay.check.skippedIter = b.e
+				r.w.mu.Unlock()
+			}
 			return false
 		}
 	}

@@ -93,6 +93,15 @@ func (in *ingester) line(fs *fileState, line []byte) error {
 		msg, _ := record.String(l.Get(record.KeyMsg))
 		in.st.Records++
 		in.emit(tWarns, f.sid, f.lines, msg)
+	case record.KindDiverge:
+		// Published only when the user accepted it (flor replay
+		// --accept-divergence): the value is marked by a warning.
+		in.st.Records++
+		if d, err := l.Divergence(); err == nil {
+			in.emit(tWarns, f.sid, f.lines, record.DivergenceWarning+d.String())
+		} else {
+			in.warn(f.path, f.lines, "%v; line skipped", err)
+		}
 	case record.KindRun:
 		in.warn(f.path, f.lines, "second run record; line skipped")
 	default:

@@ -26,6 +26,7 @@ import (
 // replayOptions is what flor replay was asked for.
 type replayOptions struct {
 	yes, dry, keep bool
+	accept         bool // publish runs whose replay diverged
 	workers        int
 	out            formatFlags
 	names          []string // the new statements' names, each once
@@ -35,7 +36,7 @@ type replayOptions struct {
 var replayCmd = &spec[replayOptions]{
 	Name:    "replay",
 	Summary: "fill in new log statements' values for past runs",
-	Usage: `Usage: flor replay [--yes] [--dry-run] [--workers N] NAME[,NAME...] [WHERE]
+	Usage: `Usage: flor replay [--yes] [--dry-run] [--workers N] [--accept-divergence] NAME[,NAME...] [WHERE]
 
 Hindsight logging: add flor.Log statements to the newest code (committed or
 not), then ask for their values in the runs recorded before them. flor finds
@@ -53,12 +54,20 @@ the main loop's iterations are split across workers. A run's values appear
 all together when it finishes, or not at all; running the same replay again
 does only what is missing.
 
+Replay checks itself: every value the replayed code logs under a name the
+run recorded, in the same loop context, must be the recorded one bit for
+bit. A run where one differs is not published: the summary names the
+value, its context and both values.
+
 Flags:
 
 	--yes        do not ask for confirmation (needed without a terminal)
 	--dry-run    print the schedule and stop
 	--workers N  processes at once (default: the number of CPUs)
 	--keep       keep the temporary directories (their paths are in the logs)
+	--accept-divergence
+	             publish runs whose replay diverged from the record; the
+	             values that differ are marked in the warnings view
 	--format f   the final dataframe: table (default), csv or json
 
 Examples:
@@ -73,6 +82,7 @@ Examples:
 		fs.BoolVar(&o.dry, "dry-run", false, "")
 		fs.IntVar(&o.workers, "workers", 0, "")
 		fs.BoolVar(&o.keep, "keep", false, "")
+		fs.BoolVar(&o.accept, "accept-divergence", false, "")
 		o.out.register(fs, 40)
 	},
 	Args: replayArgs,
@@ -123,7 +133,7 @@ func runReplay(ctx context.Context, e *env, o *replayOptions) error {
 	}
 	start := time.Now()
 	opt := planner.Options{Names: names, Where: where, Workers: o.workers, Root: root, Home: home,
-		KeepWork: o.keep, Progress: e.stderr}
+		KeepWork: o.keep, AcceptDivergence: o.accept, Progress: e.stderr}
 
 	st, err := e.open(ctx)
 	if err != nil {

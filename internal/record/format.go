@@ -36,10 +36,11 @@ const (
 	KindCkpt                // a captured state
 	KindEnd                 // flor.Commit ran
 	KindWarn                // something the user should see
+	KindDiverge             // replay: a value differs from the one recorded
 )
 
 var kindNames = [...]string{KindUnknown: "", KindRun: "run", KindCtx: "ctx", KindLog: "log",
-	KindCkpt: "ckpt", KindEnd: "end", KindWarn: "warn"}
+	KindCkpt: "ckpt", KindEnd: "end", KindWarn: "warn", KindDiverge: "diverge"}
 
 // String returns the kind as written in k.
 func (k Kind) String() string { return kindNames[k] }
@@ -59,6 +60,8 @@ func kindOf(raw []byte) Kind {
 		return KindEnd
 	case `"warn"`:
 		return KindWarn
+	case `"diverge"`:
+		return KindDiverge
 	}
 	return KindUnknown
 }
@@ -108,6 +111,11 @@ const (
 
 	// warn record
 	KeyMsg = "msg"
+
+	// diverge record (also n, t and v: the name, and the replayed value)
+	KeyAt       = "at" // the context, as text: "epoch 3, step 120"
+	KeyRecType  = "rt" // the recorded value's type
+	KeyRecValue = "rv" // the recorded value
 )
 
 // Value types, a log record's t.

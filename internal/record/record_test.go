@@ -125,3 +125,30 @@ func TestAppendAllocs(t *testing.T) {
 		t.Errorf("%v allocations per record", n)
 	}
 }
+
+// TestDivergeRecord: a diverge record decodes to what was written, and
+// says what differs.
+func TestDivergeRecord(t *testing.T) {
+	b := AppendDiverge(nil, "val_acc", "epoch 3, step 120", CodeFloat, []byte("0.5"), CodeFloat, []byte("0.51"))
+	b = AppendDiverge(b, "n", "", CodeInt, []byte("1"), CodeFloat, []byte("1"))
+	var got []string
+	err := Read(strings.NewReader(string(b)), func(l Line) error {
+		if !json.Valid(l.Text) {
+			t.Errorf("not JSON: %s", l.Text)
+		}
+		d, err := l.Divergence()
+		if err != nil {
+			return err
+		}
+		got = append(got, d.String())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"val_acc at epoch 3, step 120: recorded 0.5, replayed 0.51",
+		"n outside every loop: recorded 1 (int), replayed 1 (float)"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
