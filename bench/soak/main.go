@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl.SetOutput(stderr)
 	programs := fl.Int("programs", 64, "recording programs started at once")
 	epochs := fl.Int("epochs", 3, "epochs per program")
-	steps := fl.Int("steps", 50, "steps per epoch")
+	steps := fl.Int("steps", 2000, "steps per epoch")
 	replayed := fl.Int("replayed", 2, "runs recorded first, then replayed during the soak")
 	if err := fl.Parse(args); err != nil {
 		return err
