@@ -101,4 +101,3 @@ func (p *packer) flush() error {
 	p.pending, p.hashes, p.queued, p.size = memory.NewStorage(), nil, map[plumbing.Hash]bool{}, 0
 	return nil
 }
-
