@@ -63,8 +63,14 @@ func TestCredentialHelpers(t *testing.T) {
 	recordRun(t, a, 0.1, 2)
 	logA, logB := filepath.Join(t.TempDir(), "a.log"), filepath.Join(t.TempDir(), "b.log")
 	helper(t, a, "p", logA)
-	helper(t, b, "wrong", logB)
 	unchanged(t, a, b)
+	// No helper, and no terminal to prompt on.
+	if _, err := open(t, b).Pull(ctx, url, Options{}); !errors.Is(err, ErrCredentials) {
+		t.Fatalf("pull without a helper: %v, want ErrCredentials", err)
+	} else {
+		t.Logf("no helper: %v", err)
+	}
+	helper(t, b, "wrong", logB)
 
 	if _, err := open(t, a).Push(ctx, url, Options{}); err != nil {
 		t.Fatal(err)
