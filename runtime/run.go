@@ -244,8 +244,7 @@ func (r *Run) createRunFile(t time.Time) (*os.File, error) {
 			return nil, fmt.Errorf("flor: creating run file: %w", err)
 		}
 		if err == nil {
-			same, _ := filepath.Glob(filepath.Join(dir, t.Format(record.FileLayout)+"*.jsonl"))
-			if len(same) == 1 {
+			if sameTstamp(dir, t) == 1 {
 				r.Tstamp = record.FormatTime(t)
 				r.File = name
 				return f, nil
@@ -256,6 +255,27 @@ func (r *Run) createRunFile(t time.Time) (*os.File, error) {
 		t = t.Add(time.Microsecond)
 	}
 	return nil, fmt.Errorf("flor: no free run file name in %s", dir)
+}
+
+// sameTstamp counts the run files of dir whose tstamp is t's (1 when it
+// cannot read dir: ours, so that a run is not refused for it).
+func sameTstamp(dir string, t time.Time) int {
+	d, err := os.Open(dir)
+	if err != nil {
+		return 1
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return 1
+	}
+	prefix, n := t.Format(record.FileLayout), 0
+	for _, name := range names {
+		if strings.HasPrefix(name, prefix) && strings.HasSuffix(name, ".jsonl") {
+			n++
+		}
+	}
+	return n
 }
 
 func (r *Run) headerRecord() []byte {
