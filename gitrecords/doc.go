@@ -18,7 +18,9 @@
 //
 // The package never touches HEAD, the index, the working tree or a branch
 // of the user's, and stores no credentials: remotes go through go-git's
-// transports (file, ssh, https) with their default authentication.
+// transports (file, ssh, https) with their default authentication (the ssh
+// agent), and an https remote that asks for credentials gets those of
+// git's credential helpers (git credential fill).
 //
 // It is not for reading records: that is package storage's job.
 package gitrecords

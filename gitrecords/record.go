@@ -63,6 +63,7 @@ func (r *Repo) record(ctx context.Context, opt Options, prog *progress, res *Res
 		return err
 	}
 	local := files{}
+	pk := newPacker(r.git.Storer)
 	prog.start("recording", len(paths))
 	for _, p := range paths {
 		if err := ctx.Err(); err != nil {
@@ -75,12 +76,15 @@ func (r *Repo) record(ctx context.Context, opt Options, prog *progress, res *Res
 			}
 			return fmt.Errorf("recording %s: %w", p, err)
 		}
-		h, err := storeBlob(r.git.Storer, data)
+		h, err := pk.blob(data)
 		if err != nil {
 			return fmt.Errorf("recording %s: %w", p, err)
 		}
 		local[p] = h
 		prog.step()
+	}
+	if err := pk.flush(); err != nil {
+		return err
 	}
 	prog.done()
 	merged, conflicts, err := merge(r.git.Storer, local, inRef)

@@ -53,8 +53,12 @@ func tracking(remote, what string) plumbing.ReferenceName {
 
 // remoteTips lists the remote's records ref and shadow branch (ZeroHash
 // when absent).
-func remoteTips(ctx context.Context, rem *git.Remote) (records, shadow plumbing.Hash, err error) {
-	refs, err := rem.ListContext(ctx, &git.ListOptions{})
+func (r *Repo) remoteTips(ctx context.Context, rem *git.Remote) (records, shadow plumbing.Hash, err error) {
+	var refs []*plumbing.Reference
+	err = r.withAuth(ctx, rem, func(auth transport.AuthMethod) error {
+		refs, err = rem.ListContext(ctx, &git.ListOptions{Auth: auth})
+		return err
+	})
 	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
 		return plumbing.ZeroHash, plumbing.ZeroHash, nil
 	}
@@ -85,7 +89,9 @@ func (r *Repo) fetch(ctx context.Context, rem *git.Remote, track string, records
 	if len(specs) == 0 {
 		return nil
 	}
-	err := rem.FetchContext(ctx, &git.FetchOptions{RemoteName: track, RefSpecs: specs, Tags: git.NoTags, Force: true})
+	err := r.withAuth(ctx, rem, func(auth transport.AuthMethod) error {
+		return rem.FetchContext(ctx, &git.FetchOptions{RemoteName: track, RefSpecs: specs, Tags: git.NoTags, Force: true, Auth: auth})
+	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return fmt.Errorf("fetching from %s: %w", rem.Config().URLs[0], err)
 	}
@@ -250,7 +256,7 @@ func (r *Repo) Push(ctx context.Context, remote string, opt Options) (*Result, e
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		records, shadow, err := remoteTips(ctx, rem)
+		records, shadow, err := r.remoteTips(ctx, rem)
 		if err != nil {
 			return nil, err
 		}
@@ -268,14 +274,16 @@ func (r *Repo) Push(ctx context.Context, remote string, opt Options) (*Result, e
 		}
 		if len(specs) > 0 {
 			prog.note("pushing to %s", rem.Config().URLs[0])
-			err = rem.PushContext(ctx, &git.PushOptions{RemoteName: track, RefSpecs: specs})
+			err = r.withAuth(ctx, rem, func(auth transport.AuthMethod) error {
+				return rem.PushContext(ctx, &git.PushOptions{RemoteName: track, RefSpecs: specs, Auth: auth})
+			})
 			if errors.Is(err, git.NoErrAlreadyUpToDate) {
 				err = nil
 			}
 			if err != nil {
 				// Another clone may have pushed since the listing: merge
 				// its records and try again; else the error stands.
-				nr, ns, lerr := remoteTips(ctx, rem)
+				nr, ns, lerr := r.remoteTips(ctx, rem)
 				if lerr != nil || (nr == records && ns == shadow) {
 					return nil, fmt.Errorf("pushing to %s: %w", rem.Config().URLs[0], err)
 				}
@@ -324,7 +332,7 @@ func (r *Repo) Pull(ctx context.Context, remote string, opt Options) (*Result, e
 	if err := r.record(ctx, opt, prog, res); err != nil {
 		return nil, err
 	}
-	records, shadow, err := remoteTips(ctx, rem)
+	records, shadow, err := r.remoteTips(ctx, rem)
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ type Repo struct {
 	git  *git.Repository
 	home string
 	dir  gitdir.Repo // where its parts are: refs and locks in CommonDir
+	cred *credential // from git credential fill, once an https remote asked
 }
 
 // Options tune Push, Pull, Unpack and Record.

@@ -53,8 +53,18 @@ func walkTree(s storer.EncodedObjectStorer, t *object.Tree, prefix string, out f
 	return nil
 }
 
-// writeTree stores fs as nested trees and returns the root tree's hash.
+// writeTree stores fs as nested trees, in one pack, and returns the root
+// tree's hash.
 func writeTree(s storer.EncodedObjectStorer, fs files) (plumbing.Hash, error) {
+	pk := newPacker(s)
+	h, err := writeTrees(s, pk, fs)
+	if err != nil {
+		return h, err
+	}
+	return h, pk.flush()
+}
+
+func writeTrees(s storer.EncodedObjectStorer, pk *packer, fs files) (plumbing.Hash, error) {
 	type dir struct {
 		entries []object.TreeEntry
 		subdirs map[string]*dir
@@ -90,14 +100,14 @@ func writeTree(s storer.EncodedObjectStorer, fs files) (plumbing.Hash, error) {
 			return e.Name
 		}
 		sort.Slice(d.entries, func(i, j int) bool { return key(d.entries[i]) < key(d.entries[j]) })
-		obj := s.NewEncodedObject()
+		obj := &plumbing.MemoryObject{}
 		if err := (&object.Tree{Entries: d.entries}).Encode(obj); err != nil {
 			return plumbing.ZeroHash, err
 		}
 		if s.HasEncodedObject(obj.Hash()) == nil {
 			return obj.Hash(), nil
 		}
-		return s.SetEncodedObject(obj)
+		return obj.Hash(), pk.add(obj)
 	}
 	return store(root)
 }

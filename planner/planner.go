@@ -106,6 +106,7 @@ func Plan(ctx context.Context, opt Options, runs []*Run) (*Schedule, error) {
 		kept = append(kept, r)
 	}
 	runs = kept
+	withoutAbsentBlobs(s, opt.Home, runs)
 	// The statements, from each program of the project in the working tree.
 	programs := map[string]bool{}
 	for _, r := range runs {

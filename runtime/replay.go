@@ -213,7 +213,27 @@ func (rs *replayState) skippable(e int64, id string, occ, extras int, registered
 			return ckptRecord{}, false
 		}
 	}
+	// A capture whose blobs are absent (records pulled without
+	// checkpoints) cannot be restored: the block runs.
+	for _, h := range c.Objs {
+		if !blobPresent(rs.plan.Home, h) {
+			return ckptRecord{}, false
+		}
+	}
+	for _, h := range c.X {
+		if !blobPresent(rs.plan.Home, h) {
+			return ckptRecord{}, false
+		}
+	}
 	return c, true
+}
+
+func blobPresent(home, h string) bool {
+	if len(h) < 3 {
+		return false
+	}
+	_, err := os.Stat(blobPath(home, h))
+	return err == nil
 }
 
 // restoreIteration restores the state captured at the end of main-loop

@@ -230,23 +230,52 @@ func (r *Run) start() error {
 }
 
 // createRunFile picks the run's timestamp: the start time at microsecond
-// precision, moved on while another run of the project holds the name.
+// precision, moved on while another run of this home holds it. The file's
+// name, <tstamp>-<suffix>.jsonl, is unique across hosts; the tstamp, which
+// is the run's identity, stays unique within a home: a name of the same
+// tstamp beside ours (O_EXCL cannot see it) moves ours on.
 func (r *Run) createRunFile(t time.Time) (*os.File, error) {
 	t = t.UTC().Truncate(time.Microsecond)
+	dir := filepath.Join(r.Home, "runs")
 	for range 1000 {
-		name := filepath.Join(r.Home, "runs", record.FileName(t))
+		name := filepath.Join(dir, record.UniqueFileName(t))
 		f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err == nil {
-			r.Tstamp = record.FormatTime(t)
-			r.File = name
-			return f, nil
-		}
-		if !errors.Is(err, os.ErrExist) {
+		if err != nil && !errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("flor: creating run file: %w", err)
+		}
+		if err == nil {
+			if sameTstamp(dir, t) == 1 {
+				r.Tstamp = record.FormatTime(t)
+				r.File = name
+				return f, nil
+			}
+			f.Close()
+			os.Remove(name)
 		}
 		t = t.Add(time.Microsecond)
 	}
-	return nil, fmt.Errorf("flor: no free run file name in %s", filepath.Join(r.Home, "runs"))
+	return nil, fmt.Errorf("flor: no free run file name in %s", dir)
+}
+
+// sameTstamp counts the run files of dir whose tstamp is t's (1 when it
+// cannot read dir: ours, so that a run is not refused for it).
+func sameTstamp(dir string, t time.Time) int {
+	d, err := os.Open(dir)
+	if err != nil {
+		return 1
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return 1
+	}
+	prefix, n := t.Format(record.FileLayout), 0
+	for _, name := range names {
+		if strings.HasPrefix(name, prefix) && strings.HasSuffix(name, ".jsonl") {
+			n++
+		}
+	}
+	return n
 }
 
 func (r *Run) headerRecord() []byte {
@@ -264,7 +293,8 @@ func (r *Run) headerRecord() []byte {
 	if r.replay != nil {
 		p := r.replay.plan
 		h.Snapshot = p.Snapshot
-		h.Replay = &record.Replay{ID: p.ID, Names: p.Names, Worker: p.Worker, Start: p.Start, Stop: p.Stop, Mode: p.Mode}
+		h.Replay = &record.Replay{ID: p.ID, Names: p.Names, Worker: p.Worker, Start: p.Start, Stop: p.Stop, Mode: p.Mode,
+			Run: filepath.Base(p.Record)}
 	}
 	return h.Marshal()
 }

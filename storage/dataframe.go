@@ -484,7 +484,7 @@ func (p *framePlan) sql() string {
 	for i := range p.names {
 		fmt.Fprintf(&b, ", f.%s", vcol(i))
 	}
-	fmt.Fprintf(&b, " FROM %s f JOIN (SELECT rid, row_number() OVER (ORDER BY tstamp, projid, filename) AS ro FROM raw.runs) r ON r.rid = f.rid ORDER BY r.ro", cur)
+	fmt.Fprintf(&b, " FROM %s f JOIN (SELECT rid, row_number() OVER (ORDER BY tstamp, projid, filename, path) AS ro FROM raw.runs) r ON r.rid = f.rid ORDER BY r.ro", cur)
 	for k := range p.keys {
 		fmt.Fprintf(&b, ", f.%s NULLS FIRST", kcol(k))
 	}

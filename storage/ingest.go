@@ -42,7 +42,8 @@ type ingester struct {
 	s       *Store
 	conn    *sql.Conn
 	st      *IngestStats
-	runs    map[runKey]*runRow
+	runs    map[runKey]*runRow // the first run of each identity
+	byFile  map[string]*runRow // recorded runs by their run file's base name
 	runList []*runRow
 	sigs    map[sigKey]*sigRow
 	sigByID []*sigRow

@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"errors"
+	"path"
 	"slices"
 	"strconv"
 	"time"
@@ -186,21 +187,23 @@ func (in *ingester) runRecord(fs *fileState, l record.Line) error {
 	if r.argv == "" || r.argv[0] != '[' {
 		r.argv = "[]"
 	}
-	run := in.runs[r.key]
-	if run == nil {
-		in.maxRid++
-		run = &runRow{rid: in.maxRid, key: r.key, status: StatusUnfinished, dirty: true}
-		in.runs[r.key] = run
-		in.runList = append(in.runList, run)
+	var replayRun string
+	var rl record.Line
+	if replay != nil {
+		var d record.Decoder
+		if l, err := d.Decode(replay); err == nil {
+			rl = l
+			replayRun, _ = record.String(rl.Get(record.KeyReplayRun))
+		}
 	}
+	run := in.runOf(r, f.path, replay != nil, replayRun)
 	f.sid = in.nextSid
 	in.nextSid++
 	src := sourceRow{sid: f.sid, rid: run.rid, kind: "run", path: f.path}
 	if replay != nil {
 		fs.replay = true
 		src.kind = "replay"
-		var d record.Decoder
-		if rl, err := d.Decode(replay); err == nil {
+		if rl.Members != nil {
 			src.replayID, _ = record.String(rl.Get(record.KeyReplayID))
 			src.replayName = string(rl.Get(record.KeyNames))
 		}
@@ -224,6 +227,40 @@ func (in *ingester) runRecord(fs *fileState, l record.Line) error {
 	fs.run = run
 	in.st.Records++
 	return nil
+}
+
+// runOf returns the run a file's run record belongs to, making it when new.
+// A run is its identity (projid, tstamp, filename), but two hosts may
+// record one identity in the same microsecond: a recording of it by
+// another process (another host or pid) than the identity's first
+// recording is a run of its own, with the same identity, told apart by its
+// run file. A replay names the run file it replayed (replay.run); one of
+// an older program belongs to the identity's first run.
+func (in *ingester) runOf(r runRow, file string, replay bool, replayRun string) *runRow {
+	if replay && replayRun != "" {
+		if run := in.byFile[replayRun]; run != nil && run.key == r.key {
+			return run
+		}
+	}
+	run := in.runs[r.key]
+	if run != nil && !replay && run.sid != 0 && run.path != file && (run.host != r.host || run.pid != r.pid) {
+		if other := in.byFile[path.Base(file)]; other != nil && other.key == r.key {
+			return other
+		}
+		run = nil // another recording of the same identity
+	}
+	if run == nil {
+		in.maxRid++
+		run = &runRow{rid: in.maxRid, key: r.key, status: StatusUnfinished, dirty: true}
+		if in.runs[r.key] == nil {
+			in.runs[r.key] = run
+		}
+		in.runList = append(in.runList, run)
+	}
+	if !replay && run.sid == 0 {
+		in.byFile[path.Base(file)] = run
+	}
+	return run
 }
 
 func (in *ingester) endRecord(fs *fileState, l record.Line) {

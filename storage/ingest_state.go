@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -96,6 +97,7 @@ func (s *Store) loadFiles(ctx context.Context, q interface {
 func (in *ingester) load(ctx context.Context) error {
 	q := in.conn
 	in.runs = map[runKey]*runRow{}
+	in.byFile = map[string]*runRow{}
 	rows, err := q.QueryContext(ctx, `SELECT rid, projid, tstamp, filename, COALESCE(sid, 0), COALESCE(path, ''),
 		COALESCE(version, 0), COALESCE(snapshot, ''), COALESCE(kwargs, '{}'), COALESCE(argv, '[]'),
 		COALESCE(pid, 0), COALESCE(host, ''), COALESCE(liveness, 0), ended, COALESCE(status, ''),
@@ -113,7 +115,12 @@ func (in *ingester) load(ctx context.Context) error {
 		}
 		r.key.tstamp = r.key.tstamp.UTC()
 		r.ended = ended.Time
-		in.runs[r.key] = r
+		if first := in.runs[r.key]; first == nil || r.rid < first.rid {
+			in.runs[r.key] = r
+		}
+		if r.path != "" {
+			in.byFile[path.Base(r.path)] = r
+		}
 		in.runList = append(in.runList, r)
 		in.maxRid = max(in.maxRid, r.rid)
 	}

@@ -67,7 +67,7 @@ func (s *Store) Runs(ctx context.Context) ([]Run, error) {
 func (s *Store) runs(ctx context.Context, where string, args ...any) ([]Run, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT projid, tstamp, filename, COALESCE(snapshot, ''), COALESCE(kwargs, '{}'),
 		COALESCE(argv, '[]'), status, ended, COALESCE(pid, 0), COALESCE(host, ''), path, COALESCE(slurm, '')
-		FROM raw.runs WHERE sid IS NOT NULL `+where+` ORDER BY tstamp, projid, filename`, args...)
+		FROM raw.runs WHERE sid IS NOT NULL `+where+` ORDER BY tstamp, projid, filename, path`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: list runs: %w", s.path, err)
 	}

@@ -29,7 +29,8 @@ What the remote has that this clone lacks is merged in first, as flor pull
 does, without unpacking it. Pushing unchanged records adds nothing. An
 interrupted push leaves the remote as it was; run it again.
 
-Credentials are git's transports' own (ssh agent, ...); flor stores none.
+Credentials are git's own: the ssh agent, and for https git's credential
+helpers (git credential fill); flor stores none.
 
 Flags:
 

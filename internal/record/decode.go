@@ -89,6 +89,10 @@ type Replay struct {
 	Start  int64    `json:"start"`
 	Stop   int64    `json:"stop"`
 	Mode   string   `json:"mode"`
+	// Run is the base name of the run file replayed: it tells apart two
+	// recordings that share an identity (docs/records.md, Run identity).
+	// Absent in replays of older programs.
+	Run string `json:"run,omitempty"`
 }
 
 // NewRun returns a run record with K and V set.

@@ -1,8 +1,13 @@
 package record
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 )
 
@@ -72,21 +77,22 @@ const (
 	KeyKind = "k" // every record
 
 	// run record
-	KeyVersion  = "v"
-	KeyProjID   = "projid"
-	KeyTstamp   = "tstamp"
-	KeyFilename = "filename"
-	KeySnapshot = "snapshot"
-	KeyKwargs   = "kwargs"
-	KeyArgv     = "argv"
-	KeyPID      = "pid"
-	KeyHost     = "host"
-	KeyLiveness = "liveness"
-	KeyBuild    = "build"
-	KeySlurm    = "slurm"
-	KeyReplay   = "replay"
-	KeyReplayID = "id"    // in replay
-	KeyNames    = "names" // in replay
+	KeyVersion   = "v"
+	KeyProjID    = "projid"
+	KeyTstamp    = "tstamp"
+	KeyFilename  = "filename"
+	KeySnapshot  = "snapshot"
+	KeyKwargs    = "kwargs"
+	KeyArgv      = "argv"
+	KeyPID       = "pid"
+	KeyHost      = "host"
+	KeyLiveness  = "liveness"
+	KeyBuild     = "build"
+	KeySlurm     = "slurm"
+	KeyReplay    = "replay"
+	KeyReplayID  = "id"    // in replay
+	KeyNames     = "names" // in replay
+	KeyReplayRun = "run"   // in replay: the run file replayed
 
 	// ctx and log records
 	KeyCtx    = "c"
@@ -222,13 +228,51 @@ func ParseTime(s string) (time.Time, error) {
 	return t.UTC(), err
 }
 
-// FileName returns the base name of the run file of a run started at t.
+// FileName returns the base name of a run file of a run started at t in
+// the layout of older programs, <tstamp>.jsonl: unique only within one
+// machine's clock. New runs are named by UniqueFileName.
 func FileName(t time.Time) string { return t.UTC().Format(FileLayout) + ".jsonl" }
 
-// ParseFileName returns the tstamp a run file's base name encodes.
+// SuffixLen is the length of the hex suffix UniqueFileName adds.
+const SuffixLen = 8
+
+// FileSuffix returns the suffix of a run file's name: the first SuffixLen
+// hex digits of sha256(host, pid, nonce). host and pid tell recordings of
+// different machines and processes apart; nonce (random bytes) those that
+// share both (a container's pid 1, a reused pid).
+func FileSuffix(host string, pid int, nonce []byte) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00", host, pid)
+	h.Write(nonce)
+	return hex.EncodeToString(h.Sum(nil))[:SuffixLen]
+}
+
+// UniqueFileName returns the base name of the run file of a run started at
+// t: <tstamp>-<suffix>.jsonl (FileSuffix of this host, this process and 16
+// random bytes), so that runs recorded on different hosts in the same
+// microsecond have different files.
+func UniqueFileName(t time.Time) string {
+	host, _ := os.Hostname()
+	var nonce [16]byte
+	rand.Read(nonce[:]) // never fails (crypto/rand)
+	return t.UTC().Format(FileLayout) + "-" + FileSuffix(host, os.Getpid(), nonce[:]) + ".jsonl"
+}
+
+// ParseFileName returns the tstamp a run file's base name encodes; it
+// accepts both layouts, <tstamp>.jsonl and <tstamp>-<suffix>.jsonl.
 func ParseFileName(name string) (time.Time, bool) {
 	if len(name) < len(FileLayout) {
 		return time.Time{}, false
+	}
+	rest, ok := strings.CutSuffix(name[len(FileLayout):], ".jsonl")
+	if !ok {
+		return time.Time{}, false
+	}
+	if rest != "" {
+		sfx, ok := strings.CutPrefix(rest, "-")
+		if _, err := hex.DecodeString(sfx); !ok || len(sfx) != SuffixLen || err != nil {
+			return time.Time{}, false
+		}
 	}
 	t, err := time.Parse(FileLayout, name[:len(FileLayout)])
 	return t.UTC(), err == nil

@@ -105,6 +105,25 @@ func TestTimeLayouts(t *testing.T) {
 	if got, ok := ParseFileName(FileName(when)); !ok || !got.Equal(when) {
 		t.Errorf("ParseFileName = %v %v", got, ok)
 	}
+	u := UniqueFileName(when)
+	if !strings.HasPrefix(u, "20261128T041852.123456Z-") || len(u) != len("20261128T041852.123456Z-12345678.jsonl") {
+		t.Errorf("UniqueFileName = %s", u)
+	}
+	if got, ok := ParseFileName(u); !ok || !got.Equal(when) {
+		t.Errorf("ParseFileName(%s) = %v %v", u, got, ok)
+	}
+	if u == UniqueFileName(when) {
+		t.Errorf("two UniqueFileName of one time are both %s", u)
+	}
+	if FileSuffix("a", 1, nil) == FileSuffix("b", 1, nil) || FileSuffix("a", 1, nil) == FileSuffix("a", 2, nil) {
+		t.Error("FileSuffix does not tell hosts or pids apart")
+	}
+	for _, bad := range []string{"20261128T041852.123456Z-xyz.jsonl", "20261128T041852.123456Z.json",
+		"20261128T041852.123456Z-12345678.jsonl.conflict-1a2b3c4d.jsonl", "20261128T041852.123456Zx.jsonl"} {
+		if _, ok := ParseFileName(bad); ok {
+			t.Errorf("ParseFileName(%s) accepted", bad)
+		}
+	}
 	if got := FormatTime(when); got != "2026-11-28T04:18:52.123456Z" {
 		t.Errorf("FormatTime = %s", got)
 	}
