@@ -108,6 +108,16 @@ func (j *slurmJob) refreshLocked(ctx context.Context, say io.Writer) (*SlurmStat
 	done := make([]bool, len(j.Tasks))
 	st := &SlurmStatus{ID: j.ID, Job: j.Job, States: map[string]int{}}
 	for _, t := range j.Tasks {
+		if j.Runs[t.Run].State != "" {
+			// Settled: its units' states are final (a published run's
+			// files have moved).
+			done[t.Task] = true
+			if j.Runs[t.Run].State == RunFailed && t.State != slurm.Completed {
+				ended[t.Task] = ErrUnitFailed
+			}
+			st.States[t.State]++
+			continue
+		}
 		state, fin, err := j.taskState(t, states)
 		done[t.Task], ended[t.Task] = fin, err
 		st.States[state]++
