@@ -1,11 +1,9 @@
 // Command cluster measures flor on a Slurm cluster (.ci/slurm up starts a
-// one-node one on this machine):
-//
-//   - replay: N runs × U epoch units replayed through Slurm (one array job)
-//     against a local replay with --workers U, from copies of one home: the
-//     per-unit overhead of Slurm;
-//   - record: T array tasks recording at once into one home: records lost
-//     (must be 0), how many ran at once, and the time to ingest them.
+// one-node one on this machine). Replay: N runs × U epoch units replayed
+// through Slurm (one array job) against a local replay with --workers U,
+// from copies of one home: the per-unit overhead of Slurm. Record: T array
+// tasks recording at once into one home: records lost (must be 0), how
+// many ran at once, and the time to ingest them.
 //
 //	go run ./bench/cluster                      # 8 runs × 4 units, 128 tasks
 //	go run ./bench/cluster -part replay -runs 4
