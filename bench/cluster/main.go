@@ -301,7 +301,7 @@ func benchReplay(ctx context.Context, o options, tmp, dir, bin string, p *scratc
 	units := r.Units()
 	fmt.Fprintf(stdout, "replay: %d runs × %d epoch units (%d units): through Slurm %.1fs (prepare and submit %.1fs, the array job and publishing %.1fs), local --workers %d %.1fs; Slurm costs %.2fs per unit of wall time (%+.0f%%); values identical\n",
 		o.runs, o.units, units, slurmWall.Seconds(), prepared.Seconds(), (slurmWall - prepared).Seconds(), o.units, localWall.Seconds(),
-		(slurmWall - localWall).Seconds()/float64(units), 100*(slurmWall.Seconds()/localWall.Seconds()-1))
+		(slurmWall-localWall).Seconds()/float64(units), 100*(slurmWall.Seconds()/localWall.Seconds()-1))
 	return nil
 }
 
