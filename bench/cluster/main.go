@@ -76,6 +76,7 @@ type options struct {
 	epochs, steps      int
 	work               int
 	keep               bool
+	sbatch             string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -90,6 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl.IntVar(&o.steps, "steps", 200, "steps per epoch (a value logged per step)")
 	fl.IntVar(&o.work, "work", 20000000, "replay: inner-loop iterations of CPU per epoch")
 	fl.BoolVar(&o.keep, "keep", false, "keep the scratch directory")
+	fl.StringVar(&o.sbatch, "sbatch", "", "replay: more sbatch arguments (flor replay --sbatch), e.g. --oversubscribe")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -266,7 +268,7 @@ func benchReplay(ctx context.Context, o options, tmp, dir, bin string, p *scratc
 		return err
 	}
 	start := time.Now()
-	r, err := planner.SubmitSlurm(ctx, sched, opt(home), planner.SlurmOptions{})
+	r, err := planner.SubmitSlurm(ctx, sched, opt(home), planner.SlurmOptions{Sbatch: strings.Fields(o.sbatch)})
 	if err != nil {
 		return err
 	}
