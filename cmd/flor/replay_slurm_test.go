@@ -265,6 +265,7 @@ func TestSlurmReplayCancelled(t *testing.T) {
 	if code == 0 || !strings.Contains(out, "Slurm job "+job+"_1") || !strings.Contains(out, "CANCELLED") {
 		t.Errorf("flor replay --status after scancel: exit %d, want the cancelled units named:\n%s", code, out)
 	}
+	t.Logf("flor replay --status after scancel:\n%s", out)
 	if n := len(sp.values(sp.home)); n != 0 {
 		t.Errorf("%d values published from a cancelled replay, want 0", n)
 	}
@@ -300,5 +301,51 @@ func TestSlurmReplayUnitFails(t *testing.T) {
 	}
 	if n := len(sp.values(sp.home)); n != slurmWant {
 		t.Errorf("%d values after the rerun, want %d", n, slurmWant)
+	}
+}
+
+// A version that does not build (its program embeds a file git ignores,
+// so its snapshot lacks it) is reported and never submitted; the runs of
+// the other version are replayed through Slurm and published.
+func TestSlurmReplayVersionFails(t *testing.T) {
+	sp := recordOnSlurm(t)
+	embed := strings.NewReplacer(
+		"import (\n", "import (\n\t_ \"embed\"\n",
+		"type model struct{ W float64 }\n", "//go:embed data.txt\nvar data string\n\ntype model struct{ W float64 }\n",
+		"lr := flor.Arg(\"lr\", 0.5)\n", "lr := flor.Arg(\"lr\", 0.5) + float64(len(data))*0\n")
+	for name, data := range map[string]string{"main.go": embed.Replace(slurmNestedSrc), ".gitignore": "data.txt\n", "data.txt": "x"} {
+		if err := sp.p.Write(name, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sp.p.Commit("v2: embeds an ignored file"); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "train2")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir, build.Env = sp.dir, scratch.BuildEnv()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	run := exec.Command(bin)
+	run.Dir = sp.dir
+	run.Env = append(os.Environ(), "FLOR_HOME="+sp.home, "FLOR_ECHO=0", "FLOR_PROGRESS=0", "FLOR_CHECKPOINT_EPSILON=0")
+	if out, err := run.CombinedOutput(); err != nil {
+		t.Fatalf("v2 run: %v\n%s", err, out)
+	}
+	if err := sp.p.Write("main.go", []byte(embed.Replace(slurmNewSrc))); err != nil {
+		t.Fatal(err)
+	}
+	before := sp.gitStatus()
+	out, errs, code := sp.flor(sp.home, "replay", "--yes", "--slurm", "--workers", "2", "w_start,step_w")
+	if code == 0 || !strings.Contains(out, "FAILED") || !strings.Contains(out, "data.txt") || strings.Count(out, "units done, published") != 4 {
+		t.Errorf("flor replay --slurm: exit %d, want the v2 run failed to build and 4 runs published:\n%s\n%s", code, out, errs)
+	}
+	t.Logf("flor replay --slurm:\n%s", out)
+	if n := len(sp.values(sp.home)); n != slurmWant {
+		t.Errorf("%d values published, want %d", n, slurmWant)
+	}
+	if after := sp.gitStatus(); after != before {
+		t.Errorf("the checkout changed: git status\n%s\nnow\n%s", before, after)
 	}
 }
