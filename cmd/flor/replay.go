@@ -37,7 +37,9 @@ type replayOptions struct {
 var replayCmd = &spec[replayOptions]{
 	Name:    "replay",
 	Summary: "fill in new log statements' values for past runs",
-	Usage: `Usage: flor replay [--yes] [--dry-run] [--workers N] [--accept-divergence] NAME[,NAME...] [WHERE]
+	Usage: `Usage: flor replay [--yes] [--dry-run] [--workers N] [--accept-divergence]
+                   [--slurm [--sbatch "ARGS"] [--no-wait]] NAME[,NAME...] [WHERE]
+       flor replay --status
 
 Hindsight logging: add flor.Log statements to the newest code (committed or
 not), then ask for their values in the runs recorded before them. flor finds
