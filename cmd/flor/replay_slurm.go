@@ -88,6 +88,9 @@ func runReplayStatus(ctx context.Context, e *env, home string) error {
 		}
 	}
 	if errs > 0 {
+		if errs == 1 {
+			return fmt.Errorf("a Slurm replay had runs that failed (see above)")
+		}
 		return fmt.Errorf("%d Slurm replays had runs that failed (see above)", errs)
 	}
 	return nil
