@@ -105,7 +105,7 @@ func (p *replayer) prepare(ctx context.Context, row *Row) *version {
 
 func (p *replayer) prepareSteps(ctx context.Context, row *Row, v *version) error {
 	run := row.Run
-	work, err := os.MkdirTemp("", workPrefix)
+	work, err := os.MkdirTemp(p.workRoot, workPrefix)
 	if err != nil {
 		return err
 	}
@@ -208,32 +208,9 @@ func (p *replayer) replayOne(ctx context.Context, row *Row) *Outcome {
 
 func (p *replayer) replayRun(ctx context.Context, row *Row, id string, v *version, log *os.File, out *Outcome) error {
 	run := row.Run
-	lv := v.level
-	// Workers: the main loop's recorded iterations split into ranges. A
-	// worker starts from the checkpoint before its range, so the run must
-	// have one for every iteration, no block may hold state that only its
-	// own captures keep (skip-block extras), and the main loop's body may
-	// carry no state across iterations that no checkpoint covers.
+	lv, ranges := p.units(row, v)
 	n := len(run.Iterations)
-	carried := len(v.a.UncoveredCarried()) > 0
-	if lv.Mode == runtime.ModeSuffix && (n == 0 || run.Captured < n || carried) {
-		// Nothing restores the main loop's end state (whole): run the loop.
-		lv.Mode, lv.Suffix = runtime.ModeLoop, true
-	}
 	out.Level = lv
-	ranges := [][2]int64{{0, -1}}
-	if lv.Mode == runtime.ModeLoop {
-		workers := p.opt.Workers
-		if run.Captured < n || hasExtras(v.a) || carried {
-			// A worker starting mid-run could not restore all it needs.
-			workers = 1
-		}
-		ranges = split(n, workers)
-		if run.Status != "finished" && n > 0 {
-			// Do not run past where the run stopped.
-			ranges[len(ranges)-1][1] = int64(n)
-		}
-	}
 	tmpDir := filepath.Join(p.opt.Home, "replay", "tmp-"+id)
 	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
 		return err
@@ -268,14 +245,7 @@ func (p *replayer) replayRun(ctx context.Context, row *Row, id string, v *versio
 		p.watch(row, progress, n)
 	}
 	for w, rg := range ranges {
-		plan := runtime.Plan{
-			ID: id, Home: p.opt.Home, ProjID: run.ProjID, Tstamp: run.Tstamp, Filename: run.Filename,
-			Snapshot: run.Snapshot, Record: run.File,
-			Out:   filepath.Join(tmpDir, fmt.Sprintf("w%d.jsonl", w)),
-			Names: p.names[row.Index], Execute: lv.Execute, Skip: lv.Skip, Start: rg[0], Stop: rg[1], Mode: lv.Mode,
-			Suffix: lv.Suffix && rg[1] < 0 && run.Status == "finished", Worker: w,
-			Progress: progress[w],
-		}
+		plan := p.unitPlan(row, id, lv, rg, w, tmpDir, progress[w])
 		planFile := filepath.Join(v.work, fmt.Sprintf("plan-%d-w%d.json", row.Index, w))
 		data, _ := json.MarshalIndent(plan, "", "  ")
 		if err := os.WriteFile(planFile, data, 0o644); err != nil {

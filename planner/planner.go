@@ -230,6 +230,9 @@ type replayer struct {
 	opt   Options
 	id    string
 	slots slots
+	// workRoot holds the versions' work directories; "" = the system's
+	// temporary directory. A Slurm replay's live in the shared home.
+	workRoot string
 
 	mu       sync.Mutex
 	versions map[string]*version // by snapshot and program

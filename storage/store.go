@@ -55,6 +55,19 @@ type options struct {
 	hostname    string
 	readOnly    bool
 	exportDir   string // the one directory the store's own statements may write
+	path        string // the DuckDB file; "" = DBName in the home
+}
+
+// WithPath keeps the DuckDB file at path instead of in the home: on a
+// cluster the home's run files live on a shared file system, whose file
+// locking DuckDB cannot trust (NFS), and each user's store is a cache of
+// them on a local disk. Several stores may ingest the same home.
+func WithPath(path string) Option {
+	return func(o *options) {
+		if abs, err := filepath.Abs(path); err == nil {
+			o.path = abs
+		}
+	}
 }
 
 // WithExportDir lets the store's own statements (ExportParquet) write
@@ -164,7 +177,15 @@ func openNoIngest(ctx context.Context, home string, opts ...Option) (*Store, err
 		return nil, fmt.Errorf("flor home: %w", err)
 	}
 	s := &Store{home: abs, path: filepath.Join(abs, DBName), opts: o}
-	if o.readOnly || !writable(abs) || (exists(s.path) && !writable(s.path)) {
+	if o.path != "" {
+		s.path = o.path
+		if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
+			return nil, fmt.Errorf("flor store: %w", err)
+		}
+	}
+	// Writable: the directory the database lives in (the home's may be
+	// read-only when the store is kept apart).
+	if o.readOnly || !writable(filepath.Dir(s.path)) || (exists(s.path) && !writable(s.path)) {
 		return s.openReadOnly(ctx)
 	}
 	if err := s.connect(ctx, s.path+dsnOptions); err != nil {

@@ -108,7 +108,12 @@ func (e *env) open(ctx context.Context, opts ...storage.Option) (*storage.Store,
 	if fi, err := os.Stat(h); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("%w: %s does not exist (no run has been recorded here yet)", errNoHome, h)
 	}
-	return storage.Open(ctx, h, append([]storage.Option{storage.WithMessages(e.stderr)}, opts...)...)
+	base := []storage.Option{storage.WithMessages(e.stderr)}
+	if p := e.getenv("FLOR_STORE"); p != "" {
+		// The DuckDB file apart from the (shared) home: see storage.WithPath.
+		base = append(base, storage.WithPath(p))
+	}
+	return storage.Open(ctx, h, append(base, opts...)...)
 }
 
 // formatFlags adds the output flags shared by the reading commands.

@@ -31,12 +31,15 @@ type replayOptions struct {
 	out            formatFlags
 	names          []string // the new statements' names, each once
 	where          string   // "": every run
+	slurm          slurmFlags
 }
 
 var replayCmd = &spec[replayOptions]{
 	Name:    "replay",
 	Summary: "fill in new log statements' values for past runs",
-	Usage: `Usage: flor replay [--yes] [--dry-run] [--workers N] [--accept-divergence] NAME[,NAME...] [WHERE]
+	Usage: `Usage: flor replay [--yes] [--dry-run] [--workers N] [--accept-divergence]
+                   [--slurm [--sbatch "ARGS"] [--no-wait]] NAME[,NAME...] [WHERE]
+       flor replay --status
 
 Hindsight logging: add flor.Log statements to the newest code (committed or
 not), then ask for their values in the runs recorded before them. flor finds
@@ -69,12 +72,22 @@ Flags:
 	             publish runs whose replay diverged from the record; the
 	             values that differ are marked in the warnings view
 	--format f   the final dataframe: table (default), csv or json
+	--slurm      replay through Slurm: one array job, a task per unit (a
+	             run's range of epochs); FLOR_HOME must be on a file system
+	             the nodes share
+	--sbatch "ARGS"
+	             more sbatch arguments (split at spaces), e.g. "-p gpu"
+	--no-wait    with --slurm: submit and return; --status finishes it
+	--status     show the Slurm replays in progress and publish the runs
+	             whose units have all finished
 
 Examples:
 
 	flor replay grad_norm
 	flor replay --dry-run grad_norm,acc_top
 	flor replay --yes --workers 4 grad_norm "lr > 0.0005"
+	flor replay --yes --slurm --workers 4 --sbatch "-p short" grad_norm
+	flor replay --status
 `,
 	Flags: func(fs *flag.FlagSet, o *replayOptions) {
 		fs.BoolVar(&o.yes, "yes", false, "")
@@ -84,12 +97,19 @@ Examples:
 		fs.BoolVar(&o.keep, "keep", false, "")
 		fs.BoolVar(&o.accept, "accept-divergence", false, "")
 		o.out.register(fs, 40)
+		o.slurm.register(fs)
 	},
 	Args: replayArgs,
 	Run:  runReplay,
 }
 
 func replayArgs(o *replayOptions, pos []string) error {
+	if o.slurm.status {
+		if len(pos) > 0 {
+			return cli.Usagef("replay --status takes no names: it shows the Slurm replays in progress")
+		}
+		return nil
+	}
 	if len(pos) == 0 {
 		return cli.Usagef("replay needs the names of the new flor.Log statements")
 	}
@@ -124,6 +144,9 @@ func runReplay(ctx context.Context, e *env, o *replayOptions) error {
 	home, err := e.home()
 	if err != nil {
 		return err
+	}
+	if o.slurm.status {
+		return runReplayStatus(ctx, e, home)
 	}
 	root := filepath.Dir(home)
 	if e.getenv("FLOR_HOME") != "" {
@@ -169,6 +192,9 @@ func runReplay(ctx context.Context, e *env, o *replayOptions) error {
 		} else if err != nil {
 			return err
 		}
+	}
+	if o.slurm.on {
+		return runReplaySlurm(ctx, e, o, sched, opt)
 	}
 	outs := planner.Execute(ctx, sched, opt)
 	var failed int
