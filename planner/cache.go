@@ -212,11 +212,10 @@ func (p *replayer) keepVersion(row *Row, v *version) {
 	}
 	// The working tree may have changed while the version was prepared:
 	// store it only under the key of what it was prepared from.
-	if key, err := cacheKey(p.opt, row.Run); err != nil || key != v.key {
-		return
-	}
 	msg := "cache: stored as " + filepath.Join(CacheDir(p.opt.Home), v.key)
-	if err := storeEntry(p.opt.Home, max, row.Run, p.opt.Names, v); err != nil {
+	if key, err := cacheKey(p.opt, row.Run); err != nil || key != v.key {
+		msg = "cache: not stored: its sources (the working tree's program, or a directory go.mod replaces a module with) changed while it was prepared"
+	} else if err := storeEntry(p.opt.Home, max, row.Run, p.opt.Names, v); err != nil {
 		msg = "cache: not stored: " + err.Error()
 	}
 	if f, err := os.OpenFile(v.log, os.O_APPEND|os.O_WRONLY, 0); err == nil {
