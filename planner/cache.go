@@ -114,6 +114,25 @@ func parseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
+// cachedVersions reports, of a run, whether its version is in the cache
+// for opt's statements: its replay then pays no build.
+func cachedVersions(opt Options) func(*Run) bool {
+	seen := map[string]bool{}
+	return func(r *Run) bool {
+		if cacheMax() == 0 {
+			return false
+		}
+		vk := versionKey(r) + "\x00" + buildKey(r.Build)
+		if hit, ok := seen[vk]; ok {
+			return hit
+		}
+		key, err := cacheKey(opt, r)
+		_, serr := os.Stat(filepath.Join(CacheDir(opt.Home), key, entryMeta))
+		seen[vk] = err == nil && serr == nil
+		return seen[vk]
+	}
+}
+
 // readMeta reads an entry's meta.json.
 func readMeta(dir string) (cacheMeta, error) {
 	var m cacheMeta
