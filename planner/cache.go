@@ -385,7 +385,8 @@ func evict(dir string, max int64) (int, error) {
 // CacheBound is the version cache's size bound, from FLOR_CACHE_MAX.
 func CacheBound() int64 { return cacheMax() }
 
-// CleanCache removes every entry of home's version cache, once the replay
+// CleanCache removes every entry of home's version cache, and the kept
+// analyses of the working tree (see plancache.go), once the replay
 // in progress (if any) has finished, and returns how many entries and
 // bytes it removed. Waiting is said on say.
 func CleanCache(ctx context.Context, home string, say io.Writer) (int, int64, error) {
@@ -409,6 +410,9 @@ func CleanCache(ctx context.Context, home string, say io.Writer) (int, int64, er
 		size += e.Size
 	}
 	sweepTmp(dir)
+	if err := os.RemoveAll(analysisDir(home)); err != nil {
+		return n, size, fmt.Errorf("%w: %w", ErrCache, err)
+	}
 	return n, size, nil
 }
 

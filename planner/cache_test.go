@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -257,5 +258,51 @@ func TestParseSize(t *testing.T) {
 		if _, err := parseSize(in); err == nil {
 			t.Errorf("parseSize(%q): no error", in)
 		}
+	}
+}
+
+// The working tree's analysis is kept while its files do not change, and
+// planning from the kept one finds what a fresh one does.
+func TestAnalysisCache(t *testing.T) {
+	p := newProject(t, []string{"lr=0.5"})
+	addW2(p)
+	ctx := context.Background()
+	fresh, err := analyze(ctx, p.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := analyzeTree(ctx, p.home, p.dir); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(analysisDir(p.home), "*.json"))
+	if len(files) != 1 {
+		t.Fatalf("kept analyses %v, want 1", files)
+	}
+	kept, err := analyzeTree(ctx, p.home, p.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := levelOf(fresh, []string{"w2"})
+	got, err := levelOf(kept, []string{"w2"})
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("level from the kept analysis %+v, %v; want %+v", got, err, want)
+	}
+	if !reflect.DeepEqual(kept.Logs, fresh.Logs) || !reflect.DeepEqual(kept.Warnings(), fresh.Warnings()) {
+		t.Errorf("the kept analysis' statements or warnings differ from a fresh one's")
+	}
+	// A change to the module's files is another analysis.
+	p.edit("\t\tflor.Log(\"w\", m.W)\n", "\t\tflor.Log(\"w\", m.W)\n\t\tflor.Log(\"w3\", m.W*3)\n")
+	other, err := analyzeTree(ctx, p.home, p.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := levelOf(other, []string{"w3"}); err != nil {
+		t.Errorf("after an edit, the kept analysis was used: %v", err)
+	}
+	if n, _, err := CleanCache(ctx, p.home, &bytes.Buffer{}); err != nil || n != 0 {
+		t.Fatalf("clean: %d, %v", n, err)
+	}
+	if _, err := os.Stat(analysisDir(p.home)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("flor cache clean left the kept analyses: %v", err)
 	}
 }

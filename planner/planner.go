@@ -116,7 +116,7 @@ func Plan(ctx context.Context, opt Options, runs []*Run) (*Schedule, error) {
 	var loadErrs []string
 	for _, prog := range slices.Sorted(mapKeys(programs)) {
 		dir := filepath.Join(opt.Root, filepath.FromSlash(prog))
-		a, err := analyze(ctx, dir)
+		a, err := analyzeTree(ctx, opt.Home, dir)
 		if err != nil {
 			loadErrs = append(loadErrs, fmt.Sprintf("%s: %v", prog, err))
 			continue
