@@ -6,9 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"golang.org/x/mod/modfile"
 
@@ -21,8 +24,8 @@ import (
 // already built would otherwise pay it again for a tree that has not
 // changed. The analysis is kept in <home>/cache/analysis/<key>.json, the
 // key a SHA-256 of flor's identity, the go command and its variables (as
-// for versions, see cachekey.go), the program's directory, and the path,
-// size and modification time of every file of its module and of the
+// for versions, see cachekey.go), the program's directory, and the path
+// and SHA-256 of every Go file, go.mod and go.sum of its module and of the
 // directories its go.mod replaces modules with: what the analysis reads.
 // Only analyses without errors are kept; the newest maxAnalyses stay.
 
@@ -81,7 +84,7 @@ func analysisKey(home, dir string) (string, bool) {
 	h := sha256.New()
 	fmt.Fprintf(h, "format=%q\nflor=%q\ndir=%q\nmodule=%q\ngowork=%q\n", cacheFormat, florID(home), abs, mod, os.Getenv("GOWORK"))
 	goTool(h)
-	fingerprint(h, mod)
+	sourceHashes(h, mod)
 	data, err := os.ReadFile(filepath.Join(mod, "go.mod"))
 	if err != nil {
 		return "", false
@@ -96,10 +99,40 @@ func analysisKey(home, dir string) (string, bool) {
 				p = filepath.Join(mod, filepath.FromSlash(p))
 			}
 			fmt.Fprintf(h, "replace %s=%q\n", r.Old.Path, p)
-			fingerprint(h, p)
+			sourceHashes(h, p)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32], true
+}
+
+// sourceHashes writes to h the path and SHA-256 of each Go file, go.mod
+// and go.sum under dir (not under dot, underscore or testdata
+// directories, which go/packages does not load).
+func sourceHashes(h io.Writer, dir string) {
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			fmt.Fprintf(h, "unreadable %q\n", p)
+			return nil
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if p != dir && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(name, ".go") && name != "go.mod" && name != "go.sum" {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			fmt.Fprintf(h, "unreadable %q\n", p)
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		fmt.Fprintf(h, "file %q %x\n", rel, sha256.Sum256(data))
+		return nil
+	})
 }
 
 // trimAnalyses removes all but the newest maxAnalyses kept analyses.
