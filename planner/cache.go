@@ -167,11 +167,18 @@ func (p *replayer) fromCache(row *Row, v *version) bool {
 		if v.work != "" {
 			os.RemoveAll(v.work)
 		}
-		*v = version{key: key}
+		v.reset()
 		os.RemoveAll(dir)
 		return false
 	}
 	return true
+}
+
+// reset clears what a failed use of a cache entry set of v (not its once,
+// which is running), keeping its key.
+func (v *version) reset() {
+	v.work, v.tree, v.pkg, v.bin, v.log, v.built = "", "", "", "", "", ""
+	v.level, v.notes, v.carried, v.extras, v.cached = Level{}, nil, false, false, false
 }
 
 // useEntry copies the entry's tree and program into a work directory of

@@ -306,3 +306,51 @@ func TestAnalysisCache(t *testing.T) {
 		t.Errorf("flor cache clean left the kept analyses: %v", err)
 	}
 }
+
+// A cached version that panics is summarised as a fresh one is: where in
+// the program the panic happened.
+func TestVersionCachePanicSummary(t *testing.T) {
+	p := newProject(t, []string{"lr=0.5"})
+	p.edit("\t\tflor.Log(\"w\", m.W)\n", "\t\tflor.Log(\"w\", m.W)\n\t\tflor.Log(\"boom\", []float64{m.W}[e])\n")
+	ctx := context.Background()
+	opt := p.options("boom")
+	opt.Workers = 1
+	want := "panic: runtime error: index out of range [1] with length 1 (at main.go:16)"
+	for i, cached := range []bool{false, true} {
+		s, err := p.plan(ctx, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs := Execute(ctx, s, opt)
+		if len(outs) != 1 || outs[0].Cached != cached {
+			t.Fatalf("replay %d: %d outcomes, want 1 with cached %v", i+1, len(outs), cached)
+		}
+		if o := outs[0]; !errors.Is(o.Err, ErrWorker) || !strings.HasSuffix(o.Err.Error(), want) {
+			t.Errorf("replay %d: %v, want it to end with %s", i+1, o.Err, want)
+		}
+	}
+}
+
+// A damaged entry is removed and the version prepared afresh.
+func TestVersionCacheDamagedEntry(t *testing.T) {
+	p := newProject(t, []string{"lr=0.5"}, []string{"lr=0.25"})
+	addW2(p)
+	p.replayNames("lr = 0.5", "w2")
+	es, _ := CacheEntries(p.home)
+	if len(es) != 1 {
+		t.Fatalf("%d entries, want 1", len(es))
+	}
+	if err := os.Remove(filepath.Join(CacheDir(p.home), es[0].Key, entryBin)); err != nil {
+		t.Fatal(err)
+	}
+	outs := p.replayNames("", "w2")
+	if len(outs) != 1 || outs[0].Cached {
+		t.Fatalf("a damaged entry was used")
+	}
+	if got, want := p.values("w2"), "1 1.5 2.5 3.125 5.25 6.34375"; got != want {
+		t.Errorf("w2 = %s, want %s", got, want)
+	}
+	if es, _ := CacheEntries(p.home); len(es) != 1 {
+		t.Errorf("%d entries after the fresh preparation, want 1", len(es))
+	}
+}
