@@ -203,22 +203,3 @@ func computeFlorID(home string) string {
 	}
 	return "exe " + sum
 }
-
-// writeAtomic writes data to path through a temporary file and a rename,
-// so that a reader sees the old contents or the new, whole.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), tmpPrefix)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
