@@ -169,6 +169,8 @@ func (p *replayer) fromCache(row *Row, v *version) bool {
 		}
 		v.reset()
 		os.RemoveAll(dir)
+		v.notes = append(v.notes, fmt.Sprintf("the cached build of version %s could not be used (%v): removed, and the version prepared again",
+			short(row.Run.Snapshot), err))
 		return false
 	}
 	return true

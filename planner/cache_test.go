@@ -347,6 +347,9 @@ func TestVersionCacheDamagedEntry(t *testing.T) {
 	if len(outs) != 1 || outs[0].Cached {
 		t.Fatalf("a damaged entry was used")
 	}
+	if notes := strings.Join(outs[0].Notes, "\n"); !strings.Contains(notes, "could not be used") {
+		t.Errorf("notes %q do not say the cached build was unusable", notes)
+	}
 	if got, want := p.values("w2"), "1 1.5 2.5 3.125 5.25 6.34375"; got != want {
 		t.Errorf("w2 = %s, want %s", got, want)
 	}
