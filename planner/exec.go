@@ -49,6 +49,9 @@ type Outcome struct {
 	// Divergences are the recorded values the replay did not reproduce
 	// (published only with Options.AcceptDivergence).
 	Divergences []record.Divergence
+	// Cached: the run's version was prepared and built by an earlier
+	// replay, and reused from the version cache (see cache.go).
+	Cached bool
 }
 
 // slots bounds the processes (builds and workers) running at once. A
@@ -77,6 +80,13 @@ type version struct {
 	notes []string
 	build storage.Build // how its runs were built: the replay build is the same
 	err   error
+
+	// What replayRun needs of the analysis, which a cached version lacks.
+	carried bool   // state carried across iterations that no checkpoint covers
+	extras  bool   // a skip block keeps state of its own
+	key     string // its cache key; "" = not cached
+	cached  bool   // reused from the version cache
+	built   string // the tree bin was compiled in, whose paths its panics show
 }
 
 // prepare readies the version of run (once per snapshot and program).
@@ -98,7 +108,12 @@ func (p *replayer) prepare(ctx context.Context, row *Row) *version {
 			return
 		}
 		defer p.slots.release(1)
-		v.err = p.prepareSteps(ctx, row, v)
+		if p.fromCache(row, v) {
+			return
+		}
+		if v.err = p.prepareSteps(ctx, row, v); v.err == nil {
+			p.keepVersion(row, v)
+		}
 	})
 	return v
 }
@@ -185,7 +200,7 @@ func (p *replayer) replayOne(ctx context.Context, row *Row) *Outcome {
 	defer func() { out.Elapsed = time.Since(start) }()
 	id := p.id + "-" + strconv.Itoa(row.Index)
 	v := p.prepare(ctx, row)
-	out.Notes, out.Log = v.notes, v.log
+	out.Notes, out.Log, out.Cached = v.notes, v.log, v.cached
 	if v.err != nil {
 		out.Err = v.err
 		return out
@@ -254,7 +269,7 @@ func (p *replayer) replayRun(ctx context.Context, row *Row, id string, v *versio
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			divs[w], errs[w] = runWorker(ctx, v.bin, v.tree, args, cwd, planFile, plan, v.build, log)
+			divs[w], errs[w] = runWorker(ctx, v.bin, v.built, args, cwd, planFile, plan, v.build, log)
 		}()
 	}
 	wg.Wait()

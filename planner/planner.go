@@ -117,7 +117,7 @@ func Plan(ctx context.Context, opt Options, runs []*Run) (*Schedule, error) {
 	var loadErrs []string
 	for _, prog := range slices.Sorted(mapKeys(programs)) {
 		dir := filepath.Join(opt.Root, filepath.FromSlash(prog))
-		a, err := analyze(ctx, dir)
+		a, err := analyzeTree(ctx, opt.Home, dir)
 		if err != nil {
 			loadErrs = append(loadErrs, fmt.Sprintf("%s: %v", prog, err))
 			continue
@@ -155,14 +155,18 @@ func Plan(ctx context.Context, opt Options, runs []*Run) (*Schedule, error) {
 		return nil, fmt.Errorf("%w: no flor.Log statement in the working tree logs %s", ErrNoStatement, strings.Join(quoteAll(missing), ", "))
 	}
 	build := lastBuild(opt.Home)
+	cached := cachedVersions(opt)
 	verr := checkVersions(opt.Root, opt.Names, runs)
 	for _, r := range runs {
 		if err := verr[versionKey(r)]; err != nil {
 			s.Blocked = append(s.Blocked, &Blocked{Run: r, Err: err})
 			continue
 		}
-		lv := levels[r.Filename]
-		s.Rows = append(s.Rows, &Row{Index: len(s.Rows) + 1, Run: r, Level: lv, Estimate: Estimate(r, lv, opt.Workers, build)})
+		lv, b := levels[r.Filename], build
+		if cached(r) {
+			b = 0 // built by an earlier replay
+		}
+		s.Rows = append(s.Rows, &Row{Index: len(s.Rows) + 1, Run: r, Level: lv, Estimate: Estimate(r, lv, opt.Workers, b)})
 	}
 	switch {
 	case len(s.Rows) == 0 && len(s.Blocked) > 0:

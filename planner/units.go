@@ -32,7 +32,7 @@ func (p *replayer) units(row *Row, v *version) (Level, [][2]int64) {
 	// own captures keep (skip-block extras), and the main loop's body may
 	// carry no state across iterations that no checkpoint covers.
 	n := len(run.Iterations)
-	carried := len(v.a.UncoveredCarried()) > 0
+	carried := v.carried
 	if lv.Mode == runtime.ModeSuffix && (n == 0 || run.Captured < n || carried) {
 		// Nothing restores the main loop's end state (whole): run the loop.
 		lv.Mode, lv.Suffix = runtime.ModeLoop, true
@@ -40,7 +40,7 @@ func (p *replayer) units(row *Row, v *version) (Level, [][2]int64) {
 	ranges := [][2]int64{{0, -1}}
 	if lv.Mode == runtime.ModeLoop {
 		workers := p.opt.Workers
-		if run.Captured < n || hasExtras(v.a) || carried {
+		if run.Captured < n || v.extras || carried {
 			// A worker starting mid-run could not restore all it needs.
 			workers = 1
 		}
