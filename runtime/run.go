@@ -189,54 +189,6 @@ func New(opt Options) (*Run, error) {
 	return r, nil
 }
 
-// newLike makes another run of the process of opt.Like.
-func newLike(opt Options) (*Run, error) {
-	l := opt.Like
-	if l.replay != nil {
-		return nil, fmt.Errorf("flor: %w", ErrUnitReplay)
-	}
-	r := &Run{
-		ProjID: l.ProjID, Filename: l.Filename, Root: l.Root, Home: l.Home,
-		kwargs:    l.kwargs, // never written after New
-		stdout:    l.stdout,
-		stderr:    l.stderr,
-		w:         newRecordWriter(l.stderr),
-		ckptNames: map[string]bool{},
-		nameCache: map[string]string{},
-		exit:      l.exit,
-		argv:      l.argv,
-		getenv:    l.getenv,
-		unit:      opt.Unit,
-		began:     opt.Start,
-	}
-	if r.began.IsZero() {
-		r.began = time.Now()
-	}
-	r.echo.Store(l.echo.Load())
-	r.kwWarned.Store(l.kwWarned.Load())
-	l.w.mu.Lock()
-	r.kwUsed = make(map[string]bool, len(l.kwUsed))
-	for k, v := range l.kwUsed {
-		r.kwUsed[k] = v
-	}
-	if !opt.Unit {
-		r.argRecs = append([]byte(nil), l.argRecs...)
-		r.w.buf = append(r.w.buf, l.argRecs...)
-		// Registered state stays registered: the program called
-		// Checkpoint once, before its first run.
-		for _, c := range l.ckpts {
-			r.ckpts = append(r.ckpts, &registration{name: c.name, ptr: c.ptr})
-			r.ckptNames[c.name] = true
-		}
-	}
-	l.w.mu.Unlock()
-	r.budget = captureBudget{epsilon: l.budget.epsilon, start: r.began}
-	if !opt.Unit && l.progress != nil {
-		r.progress = newProgress(l.stderr)
-	}
-	return r, nil
-}
-
 func envBool(v string, def bool) bool {
 	if v == "" {
 		return def
