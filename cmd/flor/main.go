@@ -29,6 +29,7 @@ var commands = []cli.Binder[*env]{
 	queryCmd,
 	statCmd,
 	exportCmd,
+	checkpointCmd,
 	replayCmd,
 	pushCmd,
 	pullCmd,
