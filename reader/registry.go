@@ -219,16 +219,37 @@ func (r *Reader) Load(ctx context.Context, sel string, iteration int64, name str
 }
 
 // LoadBest loads object name of the run and iteration where metric was
-// best (see Best) into ptr: FlorDB's export_ckpt and infer.
+// best (see Best) into ptr: FlorDB's export_ckpt and infer. It opens the
+// store once, and reads the blob after closing it.
 func (r *Reader) LoadBest(ctx context.Context, metric string, goal Goal, where, name string, ptr any) (Best, error) {
-	b, err := r.Best(ctx, metric, goal, where)
+	var b Best
+	var c Checkpoint
+	var h string
+	err := r.with(ctx, func(s *storage.Store) error {
+		f, err := s.DataframeWhere(ctx, where, metric)
+		if err != nil {
+			return err
+		}
+		if b, err = BestOf(f, metric, goal); err != nil {
+			return err
+		}
+		run := storage.Run{Projid: b.Projid, Tstamp: b.Tstamp, Filename: b.Filename}
+		cks, err := checkpointsOf(ctx, s, run)
+		if err != nil {
+			return err
+		}
+		it := b.Iteration
+		if it < 0 {
+			it = LastIteration // a metric of the whole run: its final state
+		}
+		c, h, err = pick(run, cks, it, name)
+		return err
+	})
 	if err != nil {
 		return b, err
 	}
-	it := b.Iteration
-	if it < 0 {
-		it = LastIteration // a metric of the whole run: its final state
+	if err := runtime.LoadBlob(r.home, h, ptr); err != nil {
+		return b, fmt.Errorf("run %s: %q at iteration %d: %w", record.FormatTime(b.Tstamp), name, c.Iteration, err)
 	}
-	_, err = r.Load(ctx, record.FormatTime(b.Tstamp), it, name, ptr)
-	return b, err
+	return b, nil
 }
