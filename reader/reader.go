@@ -110,7 +110,7 @@ type Query struct {
 	// storage.ErrUnknownColumn).
 	Where string
 	// Latest keeps, per name, only the newest run's value for each key
-	// (see Latest).
+	// (see Latest; computed in the store, storage.Store.DataframeLatest).
 	Latest bool
 }
 
@@ -119,16 +119,14 @@ func (r *Reader) Dataframe(ctx context.Context, q Query) (*storage.Frame, error)
 	var f *storage.Frame
 	err := r.with(ctx, func(s *storage.Store) error {
 		var err error
-		f, err = s.DataframeWhere(ctx, q.Where, q.Names...)
+		if q.Latest {
+			f, err = s.DataframeLatest(ctx, q.Where, q.Names...)
+		} else {
+			f, err = s.DataframeWhere(ctx, q.Where, q.Names...)
+		}
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	if q.Latest {
-		f = Latest(f, q.Names...)
-	}
-	return f, nil
+	return f, err
 }
 
 // Runs lists the recorded runs, oldest first, with their kwargs.

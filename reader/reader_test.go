@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -115,6 +116,10 @@ func TestLatestNewestRunWins(t *testing.T) {
 				t.Errorf("a.txt/1 tstamp %s, want the correction's %s", ts, newest)
 			}
 		}
+	}
+	// Latest over a frame already read agrees with the store's.
+	if g := reader.Latest(all, "page_color"); !reflect.DeepEqual(g.Rows, f.Rows) {
+		t.Errorf("Latest of the frame:\n%v\nthe store's:\n%v", g.Rows, f.Rows)
 	}
 	w, err := rd.Dataframe(ctx, reader.Query{Names: []string{"page_color"}, Where: "document_value = 'b.txt'", Latest: true})
 	if err != nil {
