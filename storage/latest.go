@@ -40,6 +40,7 @@ func (s *Store) DataframeLatest(ctx context.Context, where string, names ...stri
 	if len(p.names) == 0 && !p.loopFree {
 		return &Frame{Columns: cols, Notes: p.notes}, nil
 	}
+	p.unordered = true
 	nk := 0
 	for _, key := range p.keys {
 		nk++
