@@ -105,3 +105,13 @@ func (u *Unit) Tstamp() string {
 	}
 	return u.r.Tstamp
 }
+
+// Process records into the process's current run; it is what
+// reader.RecordReads takes for a program's own run (a *Unit records
+// into the unit).
+var Process process
+
+type process struct{}
+
+// Log records value under name in the process's current run (as Log).
+func (process) Log(name string, value any) { Log(name, value) }

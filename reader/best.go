@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/flordb/flor/internal/record"
 	"github.com/flordb/flor/storage"
 )
 
@@ -41,11 +42,20 @@ type Best struct {
 // (Min) number logged under metric, among the rows that satisfy where
 // (may be empty). NaN values are ignored; ties go to the newest run.
 func (r *Reader) Best(ctx context.Context, metric string, goal Goal, where string) (Best, error) {
-	f, err := r.Dataframe(ctx, Query{Names: []string{metric}, Where: where})
+	var f *storage.Frame
+	err := r.with(ctx, func(s *storage.Store) error {
+		var err error
+		f, err = s.DataframeWhere(ctx, where, metric)
+		return err
+	})
 	if err != nil {
 		return Best{}, err
 	}
-	return BestOf(f, metric, goal)
+	b, err := BestOf(f, metric, goal)
+	if err == nil {
+		r.record([]record.RunRef{ref(b.Projid, b.Tstamp, b.Filename)})
+	}
+	return b, err
 }
 
 // BestOf is Best over a frame already read.

@@ -22,6 +22,7 @@ type Reader struct {
 	home        string
 	lockTimeout time.Duration
 	messages    io.Writer
+	rec         Recorder // RecordReads; nil records nothing
 }
 
 // Option configures a Reader.
@@ -126,6 +127,9 @@ func (r *Reader) Dataframe(ctx context.Context, q Query) (*storage.Frame, error)
 		}
 		return err
 	})
+	if err == nil {
+		r.record(frameRuns(f))
+	}
 	return f, err
 }
 

@@ -288,3 +288,56 @@ func TestReaderNeverLocksOut(t *testing.T) {
 	}
 	t.Logf("%d reader calls and %d dataframe commands during %d recordings", reads.Load(), cmds.Load(), recorded)
 }
+
+// rec records into a runtime run as flor.Process does into the process's.
+type rec struct{ r *runtime.Run }
+
+func (x rec) Log(name string, v any) { runtime.Log(x.r, name, v) }
+
+func TestLineage(t *testing.T) {
+	p := newProject(t)
+	ctx := context.Background()
+	featurize := p.run(t, func(r *runtime.Run) { labels(r, "a.txt", "x") })
+	label := p.run(t, func(r *runtime.Run) { labels(r, "a.txt", "y") })
+	unrelated := p.run(t, func(r *runtime.Run) { runtime.Log(r, "other", 1) })
+	trained := p.run(t, func(r *runtime.Run) {
+		rd := reader.At(p.home, reader.WithMessages(nil), reader.RecordReads(rec{r}))
+		if _, err := rd.Dataframe(ctx, reader.Query{Names: []string{"page_color"}}); err != nil {
+			t.Error(err)
+		}
+		m := &model{W: []float64{1}}
+		r.Checkpoint("model", m)
+		for range runtime.Loop(r, "epoch", runtime.Range(2)) {
+			runtime.Log(r, "val_acc", 0.5)
+		}
+	})
+	inferred := p.run(t, func(r *runtime.Run) {
+		rd := reader.At(p.home, reader.WithMessages(nil), reader.RecordReads(rec{r}))
+		var m model
+		if _, err := rd.LoadBest(ctx, "val_acc", reader.Max, "", "model", &m); err != nil {
+			t.Error(err)
+		}
+	})
+	_ = unrelated
+	rd := reader.At(p.home, reader.WithMessages(nil))
+	run, from, to, err := rd.Lineage(ctx, trained)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := func(rs []storage.Run) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, record.FormatTime(r.Tstamp))
+		}
+		return out
+	}
+	if record.FormatTime(run.Tstamp) != trained {
+		t.Errorf("lineage of %s names %s", trained, run.Tstamp)
+	}
+	if got := ts(from); !slices.Equal(got, []string{featurize, label}) {
+		t.Errorf("train built from %v, want featurize and label %v", got, []string{featurize, label})
+	}
+	if got := ts(to); !slices.Equal(got, []string{inferred}) {
+		t.Errorf("train built on by %v, want infer %v", got, inferred)
+	}
+}

@@ -215,6 +215,7 @@ func (r *Reader) Load(ctx context.Context, sel string, iteration int64, name str
 	if err := runtime.LoadBlob(r.home, h, ptr); err != nil {
 		return c, fmt.Errorf("run %s: %q at iteration %d: %w", record.FormatTime(run.Tstamp), name, c.Iteration, err)
 	}
+	r.record([]record.RunRef{ref(run.Projid, run.Tstamp, run.Filename)})
 	return c, nil
 }
 
@@ -251,5 +252,6 @@ func (r *Reader) LoadBest(ctx context.Context, metric string, goal Goal, where, 
 	if err := runtime.LoadBlob(r.home, h, ptr); err != nil {
 		return b, fmt.Errorf("run %s: %q at iteration %d: %w", record.FormatTime(b.Tstamp), name, c.Iteration, err)
 	}
+	r.record([]record.RunRef{ref(b.Projid, b.Tstamp, b.Filename)})
 	return b, nil
 }

@@ -30,6 +30,7 @@ var commands = []cli.Binder[*env]{
 	statCmd,
 	exportCmd,
 	checkpointCmd,
+	lineageCmd,
 	replayCmd,
 	pushCmd,
 	pullCmd,
