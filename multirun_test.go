@@ -110,7 +110,8 @@ func buildMultirun(t *testing.T) (repo, bin string) {
 		t.Fatal(err)
 	}
 	bin = filepath.Join(t.TempDir(), "multirun")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
+	// -race: the program records from many goroutines at once.
+	cmd := exec.Command("go", "build", "-race", "-o", bin, ".")
 	cmd.Dir, cmd.Env = repo, scratch.BuildEnv()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
