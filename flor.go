@@ -28,6 +28,14 @@
 // removed from os.Args before main runs. Read the records with
 // `flor dataframe lr loss val_acc` or the storage package.
 //
+// # Goroutines
+//
+// Log, Arg, Checkpoint, SetEcho and Commit are safe for concurrent use;
+// Loop, Iteration and the skip blocks are the process's one loop context
+// and belong to one goroutine. Concurrent work (web requests) records
+// through units, one per goroutine: Begin, then the Unit's methods and
+// Commit (see Unit).
+//
 // This package is a thin front over package runtime, which the records'
 // format and the replay protocol are documented with.
 package flor
@@ -38,6 +46,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/flordb/flor/runtime"
 )
@@ -47,7 +56,10 @@ type ArgValue = runtime.ArgValue
 
 var (
 	current  atomic.Pointer[runtime.Run]
-	initOnce sync.Once
+	makeMu   sync.Mutex   // one goroutine makes the next run
+	first    *runtime.Run // the process's first run, made on first use
+	last     *runtime.Run // the run Commit ended last; the next is made like it
+	lastEnd  time.Time
 	progArgs []string // os.Args[1:] as the program was started
 )
 
@@ -62,30 +74,51 @@ func init() {
 	os.Args = append(os.Args[:1:1], rest...)
 }
 
-// run returns the process's run, making it on first use.
+// run returns the process's current run, making it on first use and
+// after each Commit.
 func run() *runtime.Run {
 	if r := current.Load(); r != nil {
 		return r
 	}
-	initOnce.Do(func() {
-		r, err := runtime.New(runtime.Options{Args: progArgs})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		current.Store(r)
-	})
-	return current.Load()
+	makeMu.Lock()
+	defer makeMu.Unlock()
+	if r := current.Load(); r != nil {
+		return r
+	}
+	var r *runtime.Run
+	var err error
+	if last == nil {
+		r, err = runtime.New(runtime.Options{Args: progArgs})
+	} else {
+		r, err = runtime.New(runtime.Options{Like: last, Start: lastEnd})
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	r.ForwardLate()
+	if first == nil {
+		first = r
+	}
+	current.Store(r)
+	return r
 }
 
 // Log records value under name, in the context of the enclosing loops, and
 // prints `epoch: 1, step: 500, name: value` unless the echo is off
 // (FLOR_ECHO=0 or SetEcho(false)). It returns value, so it can wrap an
 // expression. Numbers, strings and bools are stored as themselves; other
-// values as JSON, or their fmt form when JSON fails.
+// values as JSON, or their fmt form when JSON fails. A value logged after
+// Commit starts the process's next run.
 func Log[T any](name string, value T) T {
-	runtime.Log(run(), name, value)
-	return value
+	for {
+		r := run()
+		if runtime.Log(r, name, value) {
+			return value
+		}
+		// r was committed under us: its successor records the value.
+		current.CompareAndSwap(r, nil)
+	}
 }
 
 // Arg returns hyper-parameter name: the value given on the command line as
@@ -109,10 +142,18 @@ func Loop[T any](name string, seq iter.Seq[T]) iter.Seq[T] {
 // length.
 func Range(n int) iter.Seq[int] { return runtime.Range(n) }
 
-// Iteration opens one iteration named name with the given index and value
-// around code that is not a loop (a request handler labelling one
-// document, say); values logged until the returned func is called are
-// recorded in it. The context is process-wide: serialise concurrent users.
+// NoIndex is the index of an Iteration that has none, FlorDB's None: a
+// document known by its name, not its place. The dataframe shows -1 in the
+// loop's column and the value in its _value column, so that the newest
+// value per document (Latest) is keyed by the name.
+//
+//	end := flor.Iteration("document", flor.NoIndex, doc.Name)
+const NoIndex = runtime.NoIndex
+
+// Iteration opens one iteration named name with the given index (or
+// NoIndex) and value around code that is not a loop; values logged until
+// the returned func is called are recorded in it. The context is the
+// process's: concurrent requests record through their own Unit instead.
 //
 //	end := flor.Iteration("document", i, doc.Name)
 //	flor.Log("label", label)
@@ -140,8 +181,30 @@ func RecordEnv(patterns ...string) { runtime.RecordEnv(patterns...) }
 // --kwargs that no Arg read, waits for checkpoints and syncs the records.
 // Call it with defer at the top of main; a run that dies without it is
 // shown as unfinished, with everything logged until about a second before.
+//
+// The next flor call starts a new run (FlorDB's flor.commit): a new
+// tstamp, the Arg values recorded again, and a new snapshot only when the
+// code changed. Commit with no flor call since the last Commit does
+// nothing. Call it outside every Loop.
 func Commit() error {
-	r := run()
+	makeMu.Lock()
+	r := current.Load()
+	if r == nil && first != nil {
+		makeMu.Unlock()
+		return nil // nothing since the last Commit
+	}
+	makeMu.Unlock()
+	if r == nil {
+		r = run() // a program that calls only Commit still records a run
+	}
+	// Calls from now on go to the next run, made like this one.
+	makeMu.Lock()
+	if !current.CompareAndSwap(r, nil) {
+		makeMu.Unlock()
+		return nil // another goroutine's Commit took it
+	}
+	last, lastEnd = r, time.Now()
+	makeMu.Unlock()
 	var err error
 	if runtime.Panicking() {
 		err = r.CommitFailed()

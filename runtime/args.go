@@ -228,7 +228,9 @@ func (r *Run) logArg(name string, v scalar) {
 		return
 	}
 	wasEmpty := len(w.buf) == 0
+	at := len(w.buf)
 	r.appendLogLocked(0, name, v, flagArg)
+	r.argRecs = append(r.argRecs, w.buf[at:]...) // the process's later runs record it too
 	through := w.wantWriteThroughLocked(wasEmpty)
 	var line []byte
 	if r.echo.Load() {

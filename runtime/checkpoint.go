@@ -498,3 +498,18 @@ func readBlob(home, h string) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// ReadBlob returns the bytes of checkpoint blob hash in the flor home,
+// verified against their sha256 (an error wrapping ErrCorruptBlob when
+// they do not match): the model registry's read.
+func ReadBlob(home, hash string) ([]byte, error) { return readBlob(home, hash) }
+
+// LoadBlob decodes verified blob hash into ptr as replay restores a
+// registered object (MarshalBinary's or gob's bytes), in place.
+func LoadBlob(home, hash string, ptr any) error {
+	data, err := readBlob(home, hash)
+	if err != nil {
+		return err
+	}
+	return decodeInto(ptr, data)
+}

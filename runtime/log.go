@@ -1,16 +1,17 @@
 package runtime
 
 // Log records value under name. The common kinds go through without
-// boxing, so logging a float64 in a hot loop does not allocate.
-func Log[T any](r *Run, name string, value T) {
+// boxing, so logging a float64 in a hot loop does not allocate. It
+// reports false when r was committed first (see Run.Log).
+func Log[T any](r *Run, name string, value T) bool {
 	s := scalarOfT(value)
 	if s.kind == "" {
 		if r.replay != nil && !r.replay.names[name] && !r.replay.checks(name) {
-			return // do not pay for JSON of a value nobody records
+			return true // do not pay for JSON of a value nobody records
 		}
 		s = scalarOf(any(value))
 	}
-	r.Log(name, s)
+	return r.Log(name, s)
 }
 
 // IterationOf opens one named iteration (see Run.Iteration) with a value

@@ -164,7 +164,7 @@ func (r *Run) enterLoop(name string, total int) *loopState {
 
 	if f.isMain {
 		if r.replay == nil {
-			r.log("delta::prefix", scalar{kind: TypeFloat, f: time.Since(processStart).Seconds()}, flagInternal)
+			r.log("delta::prefix", scalar{kind: TypeFloat, f: time.Since(r.began).Seconds()}, flagInternal)
 			r.warnUnusedKwargs()
 		} else {
 			switch r.replay.plan.Mode {

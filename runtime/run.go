@@ -22,7 +22,15 @@ var (
 	ErrNotGit = errors.New("not in a git repository")
 	// ErrCommitted: a flor call came after Commit ended the run.
 	ErrCommitted = errors.New("run already committed")
+	// ErrUnitReplay: a unit (Options.Unit) was asked of a replay.
+	ErrUnitReplay = errors.New("units are not replayed")
 )
+
+// NoIndex is the index of an Iteration that has none (FlorDB's None): a
+// labelled document known by its name rather than its place. Its ctx
+// record holds i = -1, so the dataframe shows -1 in the loop's column and
+// the element (the document's name) in its _value column.
+const NoIndex = -1
 
 // defaultEpsilon bounds checkpoint encoding to 1% of a run's time, the
 // record overhead flor aims for.
@@ -45,17 +53,21 @@ type Run struct {
 	Stale    bool   // the sources are newer than the program: Snapshot may not match it
 	File     string // the run file
 
-	kwargs   map[string]string
-	kwUsed   map[string]bool
-	argv     []string // as started, --kwargs included
-	kwWarned atomic.Bool
-	stdout   io.Writer
-	stderr   io.Writer
-	echo     atomic.Bool
-	replay   *replayState
-	started  atomic.Bool
-	startMu  sync.Mutex
-	startErr error
+	kwargs      map[string]string
+	kwUsed      map[string]bool
+	argv        []string // as started, --kwargs included
+	kwWarned    atomic.Bool
+	stdout      io.Writer
+	stderr      io.Writer
+	echo        atomic.Bool
+	replay      *replayState
+	began       time.Time // the run's start for delta::prefix and the capture budget
+	unit        bool      // records kept in memory, written in one piece by Commit
+	argRecs     []byte    // arg records outside every loop, carried to the next run of the process
+	forwardLate atomic.Bool
+	started     atomic.Bool
+	startMu     sync.Mutex
+	startErr    error
 
 	w *recordWriter // owns mu, guarding everything below
 
@@ -96,6 +108,19 @@ type Options struct {
 	Stdout io.Writer // echo destination (default os.Stdout)
 	Stderr io.Writer // warnings and progress (default os.Stderr)
 	Env    func(string) string
+	// Start is when the run began, for delta::prefix and the checkpoint
+	// budget (zero: the process's start). A process's later runs begin
+	// when the one before them committed.
+	Start time.Time
+	// Like makes the run another run of Like's process: same identity,
+	// kwargs, echo and streams, and, unless Unit, Like's arg values
+	// recorded again (the program read them once, before its first run).
+	Like *Run
+	// Unit keeps the run's records in memory and writes them in one piece
+	// at Commit (a file written aside and linked into runs/), so the run
+	// appears whole or not at all; its snapshot is the process's newest
+	// one. For recording from concurrent requests (flor.Begin).
+	Unit bool
 
 	noSelfCheck bool // replay without comparing values (for measuring the check)
 }
@@ -110,6 +135,9 @@ func New(opt Options) (*Run, error) {
 	}
 	if opt.Env == nil {
 		opt.Env = os.Getenv
+	}
+	if opt.Like != nil {
+		return newLike(opt)
 	}
 	kw, _, err := ParseKwargs(opt.Args)
 	if err != nil {
@@ -128,7 +156,11 @@ func New(opt Options) (*Run, error) {
 		getenv:    opt.Env,
 	}
 	r.echo.Store(envBool(opt.Env("FLOR_ECHO"), true))
-	r.budget = captureBudget{epsilon: defaultEpsilon, start: processStart}
+	r.began = processStart
+	if !opt.Start.IsZero() {
+		r.began = opt.Start
+	}
+	r.budget = captureBudget{epsilon: defaultEpsilon, start: r.began}
 	if v := opt.Env("FLOR_CHECKPOINT_EPSILON"); v != "" {
 		eps, err := strconv.ParseFloat(v, 64)
 		if err != nil || eps < 0 {
@@ -191,6 +223,19 @@ func (r *Run) ensureStarted() error {
 func (r *Run) start() error {
 	var f *os.File
 	var err error
+	if r.unit {
+		// Nothing on disk before Commit; the tstamp is the start, and
+		// moves on at Commit only if another run holds the name.
+		r.Tstamp = record.FormatTime(time.Now().UTC().Truncate(time.Microsecond))
+		snap, newest, err := processSnapshot(r.Root, r.Home, r.Tstamp, r.stderr)
+		if err != nil {
+			r.warn(fmt.Sprintf("code snapshot failed, this run cannot be replayed: %v", err))
+		} else {
+			r.Snapshot = snap
+		}
+		r.Stale = r.staleAgainst(newest, false) // said once, by the process's first run
+		return nil
+	}
 	if r.replay != nil {
 		f, err = r.replay.openOut()
 		if err != nil {
@@ -211,13 +256,7 @@ func (r *Run) start() error {
 		} else {
 			r.Snapshot = snap
 		}
-		if exe, err := os.Executable(); err == nil {
-			if st, err := os.Stat(exe); err == nil && newest.After(st.ModTime()) {
-				// The snapshot holds the code as it is now, not as built.
-				r.Stale = true
-				r.warn("the Go sources changed after this program was built, so its code snapshot may not be the code that runs; rebuild (or use go run) before recording runs you may replay")
-			}
-		}
+		r.Stale = r.staleAgainst(newest, true)
 	}
 	hdr := r.headerRecord()
 	r.w.mu.Lock()
@@ -227,6 +266,27 @@ func (r *Run) start() error {
 	r.w.start(f)
 	r.w.flush() // the header, and the args before it, are on disk at once
 	return nil
+}
+
+// staleAgainst reports whether Go sources as new as newest postdate the
+// program's executable, warning once per run: the snapshot holds the code
+// as it is now, not as built. print false only records the warning.
+func (r *Run) staleAgainst(newest time.Time, print bool) bool {
+	exe, err := os.Executable()
+	if err != nil {
+		return false
+	}
+	st, err := os.Stat(exe)
+	if err != nil || !newest.After(st.ModTime()) {
+		return false
+	}
+	msg := "the Go sources changed after this program was built, so its code snapshot may not be the code that runs; rebuild (or use go run) before recording runs you may replay"
+	if print {
+		r.warn(msg)
+	} else {
+		r.recordWarn(msg)
+	}
+	return true
 }
 
 // createRunFile picks the run's timestamp: the start time at microsecond
@@ -355,9 +415,11 @@ func (r *Run) quotedNameLocked(name string) string {
 	return q
 }
 
-// Log records a value under the current loop context and echoes it.
-func (r *Run) Log(name string, v scalar) {
-	r.log(name, v, 0)
+// Log records a value under the current loop context and echoes it. It
+// reports false when the run was committed first, so the value is not
+// recorded: flor's front then records it in the process's next run.
+func (r *Run) Log(name string, v scalar) bool {
+	return r.log(name, v, 0)
 }
 
 // Flags of a log record.
@@ -366,13 +428,13 @@ const (
 	flagInternal = record.FlagInternal
 )
 
-func (r *Run) log(name string, v scalar, flag record.Flags) {
+func (r *Run) log(name string, v scalar, flag record.Flags) bool {
 	write, check := true, false
 	if r.replay != nil {
 		write = r.replay.names[name]
 		check = flag == 0 && r.replay.checks(name)
 		if !write && !check {
-			return
+			return true
 		}
 	}
 	if err := r.ensureStarted(); err != nil {
@@ -383,14 +445,14 @@ func (r *Run) log(name string, v scalar, flag record.Flags) {
 	if r.committed {
 		w.mu.Unlock()
 		r.afterCommit(name)
-		return
+		return false
 	}
 	if check {
 		r.checkLocked(name, v)
 		if !write {
 			w.maybeKickLocked()
 			w.mu.Unlock()
-			return
+			return true
 		}
 	}
 	wasEmpty := len(w.buf) == 0
@@ -408,6 +470,7 @@ func (r *Run) log(name string, v scalar, flag record.Flags) {
 	if line != nil {
 		r.printEcho(line)
 	}
+	return true
 }
 
 // appendLogLocked appends a log record. Called with mu held.
@@ -420,10 +483,18 @@ func (r *Run) appendLogLocked(ctx int64, name string, v scalar, flag record.Flag
 var afterCommitWarned atomic.Bool
 
 func (r *Run) afterCommit(name string) {
+	if r.forwardLate.Load() {
+		return // the caller records the value in the process's next run
+	}
 	if afterCommitWarned.CompareAndSwap(false, true) {
 		fmt.Fprintf(r.stderr, "flor: warning: %q logged after Commit is not recorded: %v\n", name, ErrCommitted)
 	}
 }
+
+// ForwardLate says that the caller records the values logged after
+// Commit elsewhere (flor's front: in the process's next run), so Log's
+// false is not warned about.
+func (r *Run) ForwardLate() { r.forwardLate.Store(true) }
 
 // echoLineLocked formats "epoch: 1, step: 500, loss: 0.51".
 func (r *Run) echoLineLocked(name string, v scalar) []byte {
@@ -491,7 +562,7 @@ func (r *Run) commit(status string) error {
 	}
 	mainEnded := r.mainEnded
 	r.w.mu.Unlock()
-	if r.replay == nil {
+	if r.replay == nil && !r.unit {
 		if !mainEnded.IsZero() {
 			r.log("delta::suffix", scalar{kind: TypeFloat, f: time.Since(mainEnded).Seconds()}, flagInternal)
 		}
@@ -505,6 +576,9 @@ func (r *Run) commit(status string) error {
 	r.committed = true
 	r.w.buf = record.AppendEndRecord(r.w.buf, status, time.Now())
 	r.w.mu.Unlock()
+	if r.unit {
+		return r.writeUnit()
+	}
 	return r.w.close()
 }
 

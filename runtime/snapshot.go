@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/flordb/flor/internal/gitdir"
@@ -44,9 +45,55 @@ func snapshot(root, home, tstamp string, stderr io.Writer) (string, time.Time, e
 	if err != nil {
 		return "", newest, err
 	}
+	// A process that records several runs (Commit, then more calls)
+	// reuses its last snapshot while the tree is unchanged, even when
+	// another program moved the branch tip since.
+	lastSnap.Lock()
+	defer lastSnap.Unlock()
+	if lastSnap.root == root && lastSnap.tree == tree && lastSnap.commit != "" {
+		return lastSnap.commit, newest, nil
+	}
 	h, err := commitTree(repo, root, tree, tstamp, stderr)
+	if err == nil {
+		lastSnap.root, lastSnap.tree, lastSnap.commit, lastSnap.newest = root, tree, h, newest
+	}
 	return h, newest, err
 }
+
+// lastSnap is this process's newest snapshot.
+var lastSnap struct {
+	sync.Mutex
+	root   string
+	tree   plumbing.Hash
+	commit string
+	newest time.Time
+}
+
+// processSnapshot returns this process's newest snapshot of root, taking
+// one only when the process has none: a unit (Begin) records the code the
+// process runs, which does not change while it runs, and must not pay for
+// hashing the tree on every request.
+func processSnapshot(root, home, tstamp string, stderr io.Writer) (string, time.Time, error) {
+	lastSnap.Lock()
+	if lastSnap.root == root && lastSnap.commit != "" {
+		h, newest := lastSnap.commit, lastSnap.newest
+		lastSnap.Unlock()
+		return h, newest, nil
+	}
+	lastSnap.Unlock()
+	unitSnapMu.Lock() // concurrent first units take one snapshot, not one each
+	defer unitSnapMu.Unlock()
+	lastSnap.Lock()
+	if lastSnap.root == root && lastSnap.commit != "" {
+		h, newest := lastSnap.commit, lastSnap.newest
+		lastSnap.Unlock()
+		return h, newest, nil
+	}
+	lastSnap.Unlock()
+	return snapshot(root, home, tstamp, stderr)
+}
+
+var unitSnapMu sync.Mutex
 
 // openStorage opens the object and reference store of the repository at
 // root through go-git's storage layer only: the top-level go-git package

@@ -84,6 +84,9 @@ type framePlan struct {
 	keys     []loopKey
 	notes    []string
 	colNames []string // output column names after projid, tstamp, filename
+	// unordered: the rows feed an aggregate (DataframeLatest), so the
+	// query skips sorting them.
+	unordered bool
 }
 
 func (s *Store) loadSigs(ctx context.Context) (map[int32]sigInfo, error) {
@@ -483,6 +486,10 @@ func (p *framePlan) sql() string {
 	}
 	for i := range p.names {
 		fmt.Fprintf(&b, ", f.%s", vcol(i))
+	}
+	if p.unordered {
+		fmt.Fprintf(&b, " FROM %s f", cur)
+		return b.String()
 	}
 	fmt.Fprintf(&b, " FROM %s f JOIN (SELECT rid, row_number() OVER (ORDER BY tstamp, projid, filename, path) AS ro FROM raw.runs) r ON r.rid = f.rid ORDER BY r.ro", cur)
 	for k := range p.keys {

@@ -46,6 +46,9 @@
 //	checkpoints  projid, tstamp, filename, iteration, block, occurrence,
 //	             objs JSON (name -> blob hash), extras JSON, src
 //	warnings     projid, tstamp, filename, msg, src, line
+//	lineage      projid, tstamp, filename (the run that read), read_projid,
+//	             read_tstamp, read_filename (a run it read through package
+//	             reader; the flor.read values of docs/records.md)
 //
 // A run is (projid, tstamp, filename). Context ids (ctx_id, p_ctx_id) are
 // numbered per file, so join logs and loops on src and ctx_id together.

@@ -14,7 +14,7 @@ import (
 // schemaVersion changes whenever the raw tables change shape. The database
 // is a cache of the run files, so a store of another version is rebuilt
 // from them rather than migrated.
-const schemaVersion = "6"
+const schemaVersion = "7"
 
 // The raw schema holds what the ingest appends, keyed by small integers;
 // the views in main give it the names users query.
@@ -83,6 +83,11 @@ var viewDDL = []string{
 	SELECT r.projid, r.tstamp, r.filename, k.e AS iteration, k.b AS block,
 		k.o AS occurrence, k.objs::JSON AS objs, k.x::JSON AS extras, s.path AS src
 	FROM raw.ckpts k JOIN raw.sources s ON s.sid = k.sid JOIN raw.runs r ON r.rid = s.rid`,
+	`CREATE OR REPLACE VIEW lineage AS
+	SELECT projid, tstamp, filename, r->>'projid' AS read_projid,
+		CAST(r->>'tstamp' AS TIMESTAMP) AS read_tstamp, r->>'filename' AS read_filename
+	FROM (SELECT projid, tstamp, filename, unnest(from_json(value, '["json"]')) AS r
+		FROM logs WHERE value_name = '` + record.ReadName + `' AND value_type = 'json')`,
 	`CREATE OR REPLACE VIEW warnings AS
 	SELECT r.projid, r.tstamp, r.filename, w.msg, s.path AS src, w.seq AS line
 	FROM raw.warns w JOIN raw.sources s ON s.sid = w.sid JOIN raw.runs r ON r.rid = s.rid`,

@@ -235,19 +235,41 @@ var (
 )
 
 func tryLockInProcess(path string) (release func(), ok bool) {
-	inProcessMu.Lock()
-	ch, found := inProcessLocks[path]
-	if !found {
-		ch = make(chan struct{}, 1)
-		inProcessLocks[path] = ch
-	}
-	inProcessMu.Unlock()
+	ch := inProcessLock(path)
 	select {
 	case ch <- struct{}{}:
 		return func() { <-ch }, true
 	default:
 		return nil, false
 	}
+}
+
+func inProcessLock(path string) chan struct{} {
+	inProcessMu.Lock()
+	defer inProcessMu.Unlock()
+	ch, found := inProcessLocks[path]
+	if !found {
+		ch = make(chan struct{}, 1)
+		inProcessLocks[path] = ch
+	}
+	return ch
+}
+
+// waitLockInProcess blocks until the in-process lock of path is free, the
+// deadline passes or ctx ends. Blocked senders on a channel are served in
+// order, so a Store that opens in a loop (a server reading on every
+// request) cannot starve another that waits, as polling would let it.
+func waitLockInProcess(ctx context.Context, path string, deadline time.Time) (release func(), ok bool) {
+	ch := inProcessLock(path)
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return nil, false
 }
 
 var lockHolderRE = regexp.MustCompile(`Conflicting lock is held in (.+?) \(PID (\d+)\)`)
@@ -302,6 +324,16 @@ func (s *Store) connect(ctx context.Context, dsn string) error {
 	var holder string
 	for {
 		release, ok := tryLockInProcess(s.path)
+		if !ok && time.Now().Before(deadline) {
+			if !warned {
+				fmt.Fprintf(s.opts.messages, "flor: waiting for another flor command to release %s (held by another Store of this process)\n", s.path)
+				warned = true
+			}
+			release, ok = waitLockInProcess(ctx, s.path, deadline)
+			if !ok && ctx.Err() != nil {
+				return fmt.Errorf("open %s: waiting for lock held by another Store of this process: %w", s.path, ctx.Err())
+			}
+		}
 		if ok {
 			conn, err := s.connector(dsn)
 			if err == nil {

@@ -29,6 +29,8 @@ var commands = []cli.Binder[*env]{
 	queryCmd,
 	statCmd,
 	exportCmd,
+	checkpointCmd,
+	lineageCmd,
 	replayCmd,
 	cacheCmd,
 	pushCmd,

@@ -295,3 +295,16 @@ const LivenessTimeout = 3 * LivenessInterval
 func StaleAfter(liveness float64) time.Duration {
 	return time.Duration(liveness * float64(LivenessTimeout/LivenessInterval) * float64(time.Second))
 }
+
+// ReadName is the name of the log value (t json, outside every loop) in
+// which a run records the runs it read through package reader: an array
+// of {"projid", "tstamp", "filename"} objects, tstamp as TimeLayout
+// writes it. The store's lineage view unnests it.
+const ReadName = "flor.read"
+
+// RunRef names a run in a ReadName value.
+type RunRef struct {
+	ProjID   string `json:"projid"`
+	Tstamp   string `json:"tstamp"`
+	Filename string `json:"filename"`
+}
