@@ -111,6 +111,9 @@ type Store struct {
 	// memory: the home is read-only and its DuckDB file unusable, so the
 	// store lives in memory, ingested afresh and never saved.
 	memory bool
+	// settled: the run files' sizes when the last Ingest left them all
+	// stored (see ingest_settled.go); nil: unknown.
+	settled map[string]int64
 }
 
 // Home returns the flor home the store belongs to.
