@@ -104,7 +104,8 @@ type apiError struct {
 func fail(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
 	switch {
-	case errors.Is(err, storage.ErrUnknownColumn), errors.Is(err, storage.ErrSQL),
+	case errors.Is(err, storage.ErrUnknownColumn), errors.Is(err, storage.ErrSQL), errors.Is(err, storage.ErrWhere),
+		errors.Is(err, storage.ErrReadOnly),
 		errors.Is(err, storage.ErrBadAxis), errors.Is(err, errBadRequest):
 		code = http.StatusBadRequest
 	case errors.Is(err, storage.ErrUnknownRun), errors.Is(err, errNotFound):
