@@ -387,29 +387,43 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
 	}
 	buckets := int64(q.MaxPoints / 2)
 	args := append([]any{q.Name}, paths...)
-	// root: for values more than two loops deep, the outermost iteration
-	// through a recursive walk (rare; kept out of the common path).
-	sqlText := `WITH RECURSIVE sel AS (
+	inRuns := `r.path IN (?` + strings.Repeat(", ?", len(paths)-1) + `)`
+	num := `num AS (
+			SELECT sel.*, row_number() OVER (PARTITION BY path ORDER BY rp, seq) - 1 AS rn,
+				count(*) OVER (PARTITION BY path) AS n
+			FROM sel WHERE y IS NOT NULL AND isfinite(y))`
+	var sqlText string
+	if q.X == XEpoch {
+		// root: for values more than two loops deep, the outermost
+		// iteration through a recursive walk (rare; kept out of the
+		// common path).
+		sqlText = `WITH RECURSIVE sel AS (
 			SELECT l.sid, l.seq, l.c, l.ci, l.cp, COALESCE(g.depth, 0) AS depth, r.path,
 				s.kind = 'replay' AS rp, TRY_CAST(l.v AS DOUBLE) AS y
 			FROM raw.logs l JOIN raw.sources s ON s.sid = l.sid JOIN raw.runs r ON r.rid = s.rid
 			LEFT JOIN raw.sigs g ON g.id = l.sig
-			WHERE l.nid = (SELECT id FROM raw.names WHERE name = ?) AND l.t IN (1, 2)
-				AND r.path IN (?` + strings.Repeat(", ?", len(paths)-1) + `)),
+			WHERE l.nid = (SELECT id FROM raw.names WHERE name = ?) AND l.t IN (1, 2) AND ` + inRuns + `),
 		up(sid, c, p, i) AS (
 			SELECT DISTINCT x.sid, x.c, x.p, x.i FROM raw.ctx x JOIN (SELECT DISTINCT sid, cp FROM sel WHERE depth > 2) d
 				ON x.sid = d.sid AND x.c = d.cp
 			UNION ALL
 			SELECT u.sid, u.c, x.p, x.i FROM up u JOIN raw.ctx x ON x.sid = u.sid AND x.c = u.p WHERE u.p <> 0),
 		roots AS (SELECT sid, c, i FROM up WHERE p = 0),
-		num AS (
-			SELECT sel.*, row_number() OVER (PARTITION BY path ORDER BY rp, seq) - 1 AS rn,
-				count(*) OVER (PARTITION BY path) AS n
-			FROM sel WHERE y IS NOT NULL AND isfinite(y)),
+		` + num + `,
 		pts AS (
 			SELECT l.path, l.n, l.rn, l.rp, l.y, (` + xexpr + `)::DOUBLE AS x
 			FROM num l LEFT JOIN raw.ctx pc ON pc.sid = l.sid AND pc.c = l.cp AND l.depth = 2
 			LEFT JOIN (SELECT sid, c, i AS root FROM roots) rt ON rt.sid = l.sid AND rt.c = l.cp AND l.depth > 2)`
+	} else {
+		// Step and global need no loops but the value's own context's
+		// iteration, copied into raw.logs: no joins over the values.
+		sqlText = `WITH sel AS (
+			SELECT l.seq, l.ci, r.path, s.kind = 'replay' AS rp, TRY_CAST(l.v AS DOUBLE) AS y
+			FROM raw.logs l JOIN raw.sources s ON s.sid = l.sid JOIN raw.runs r ON r.rid = s.rid
+			WHERE l.nid = (SELECT id FROM raw.names WHERE name = ?) AND l.t IN (1, 2) AND ` + inRuns + `),
+		` + num + `,
+		pts AS (SELECT l.path, l.n, l.rn, l.rp, l.y, (` + xexpr + `)::DOUBLE AS x FROM num l)`
+	}
 	if buckets > 0 {
 		// Each bucket's minimum and maximum, with where they are.
 		sqlText += `

@@ -127,6 +127,20 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("smoothed: %d series, want 2 raw + 2 smoothed", series)
 	}
 
+	// Grouped by a kwarg: per group a mean line over a min/max band. All
+	// four runs share note: one group, whose band is wide where they differ.
+	do("grouped chart", chromedp.Navigate(ts.URL+"/#/charts?names=loss&by=note&runs="+strings.Join(fx.ids, ",")), ready("charts"))
+	grouped := evaluate[[]int](t, ctx, `(u => [u.series.length - 1, u.bands.length,
+		u.data[1].filter((hi, j) => hi != null && u.data[2][j] != null && hi > u.data[2][j]).length])(window.florCharts.loss)`)
+	shot("grouped.png")
+	if len(grouped) != 3 || grouped[0] != 3 || grouped[1] != 1 || grouped[2] == 0 {
+		t.Errorf("grouped by note: [series, bands, points where max > min] = %v, want [3 1 >0]", grouped)
+	}
+	do("chart by lr", chromedp.Navigate(ts.URL+"/#/charts?names=loss&by=lr&runs="+strings.Join(fx.ids, ",")), ready("charts"))
+	if bands := evaluate[int](t, ctx, `window.florCharts.loss.bands.length`); bands != 4 {
+		t.Errorf("grouped by lr: %d bands, want one per value (4)", bands)
+	}
+
 	// A hostile name is a chart title, as text.
 	do("hostile chart", chromedp.Navigate(ts.URL+"/#/charts?names="+urlQuery(hostile)+"&runs="+fx.ids[0]), ready("charts"))
 	title := text(`.chart h3`)
