@@ -1,0 +1,42 @@
+package ui
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flordb/flor/storage"
+)
+
+// TestFailedRunStatus: a run whose Commit ran during a panic is listed as
+// failed, apart from finished and unfinished runs, in the table and in
+// its CSV export.
+func TestFailedRunStatus(t *testing.T) {
+	home := t.TempDir()
+	ok := newRun(t, home, "runs", t0, "", map[string]string{"lr": "0.1"}, "")
+	ok.logf(ok.ctx(0, "epoch", 0), "loss", 1)
+	ok.end()
+	bad := newRun(t, home, "runs", t0.Add(time.Hour), "", map[string]string{"lr": "10"}, "")
+	bad.logf(bad.ctx(0, "epoch", 0), "loss", 1e9)
+	bad.endStatus(storage.StatusFailed)
+	gone := newRun(t, home, "runs", t0.Add(2*time.Hour), "", map[string]string{"lr": "1"}, "")
+	gone.close() // no end record, its writer on another host without liveness: gone
+	ts := httptest.NewServer(New(openStore(t, home), Options{}))
+	t.Cleanup(ts.Close)
+
+	var rj runsJSON
+	if code, body := get(t, ts, "/api/runs", &rj); code != 200 {
+		t.Fatalf("status %d: %s", code, body)
+	}
+	var got []string
+	for _, r := range rj.Runs {
+		got = append(got, r.Status)
+	}
+	if strings.Join(got, ",") != "finished,failed,unfinished" {
+		t.Errorf("statuses %v, want finished, failed, unfinished", got)
+	}
+	if _, body := get(t, ts, "/api/runs?format=csv", nil); !strings.Contains(body, ",failed,") {
+		t.Errorf("csv without the failed status:\n%s", body)
+	}
+}
