@@ -141,6 +141,9 @@ func (s *Store) ingest(ctx context.Context, st *IngestStats) error {
 		if err := s.ingestFiles(ctx, st, todo); err != nil {
 			return err
 		}
+		if st.Records > 0 {
+			s.gen.Add(1)
+		}
 	}
 	s.settle(sizes, files)
 	return s.refreshStatus(ctx)

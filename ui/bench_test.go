@@ -41,6 +41,9 @@ func BenchmarkRunsPage(b *testing.B) {
 // BenchmarkChartData is the server time of one chart's data: a metric of
 // 1,000,000 points in each of 4 runs, downsampled to 2,000 points a run.
 // The run files are written directly and ingested once, outside the timer.
+// cold reads the values from the store each time (a new Server, so an
+// empty series cache); warm is the same chart asked for again, as the page
+// does when it redraws, from the cache.
 func BenchmarkChartData(b *testing.B) {
 	home := b.TempDir()
 	var ids []string
@@ -49,14 +52,20 @@ func BenchmarkChartData(b *testing.B) {
 		writeBigRun(b, home, ts, i)
 		ids = append(ids, tsName(ts))
 	}
-	srv := New(openStore(b, home), Options{})
-	for _, x := range []string{storage.XGlobal, storage.XStep, storage.XEpoch} {
-		b.Run("x="+x, func(b *testing.B) {
-			req := httptest.NewRequest(http.MethodGet, "/api/series?name=loss&x="+x+"&runs="+strings.Join(ids, ","), nil)
-			body := serve(b, srv, req)
-			if n := strings.Count(body, `"n":1000000`); n != 4 {
-				b.Fatalf("%d series of 1,000,000 points, want 4", n)
-			}
+	store := openStore(b, home)
+	for _, x := range []string{storage.XGlobal, storage.XStep} {
+		req := httptest.NewRequest(http.MethodGet, "/api/series?name=loss&x="+x+"&runs="+strings.Join(ids, ","), nil)
+		b.Run("cold/x="+x, func(b *testing.B) {
+			loop(b, func() {
+				body := serve(b, New(store, Options{}), req)
+				if n := strings.Count(body, `"n":1000000`); n != 4 {
+					b.Fatalf("%d series of 1,000,000 points, want 4", n)
+				}
+			})
+		})
+		b.Run("warm/x="+x, func(b *testing.B) {
+			srv := New(store, Options{})
+			serve(b, srv, req)
 			loop(b, func() { serve(b, srv, req) })
 		})
 	}

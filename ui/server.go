@@ -33,9 +33,10 @@ type Options struct {
 
 // Server serves the UI over one open store.
 type Server struct {
-	store *storage.Store
-	opts  Options
-	mux   *http.ServeMux
+	store  *storage.Store
+	opts   Options
+	mux    *http.ServeMux
+	series seriesCache
 }
 
 // New returns the UI's handler over s.

@@ -40,3 +40,39 @@ func TestFailedRunStatus(t *testing.T) {
 		t.Errorf("csv without the failed status:\n%s", body)
 	}
 }
+
+// TestSeriesCacheFollowsStore: a chart asked for again comes from the
+// cache, yet shows the values a run logged since, and a new replay's.
+func TestSeriesCacheFollowsStore(t *testing.T) {
+	home := t.TempDir()
+	r := newRun(t, home, "runs", t0, "", nil, "")
+	r.logf(r.ctx(0, "epoch", 0), "loss", 3)
+	r.w.Flush()
+	ts := httptest.NewServer(New(openStore(t, home), Options{}))
+	t.Cleanup(ts.Close)
+	series := func() seriesJSON {
+		t.Helper()
+		var c chartJSON
+		if code, body := get(t, ts, "/api/series?name=loss&runs="+tsName(t0), &c); code != 200 || len(c.Series) != 1 {
+			t.Fatalf("status %d: %s", code, body)
+		}
+		return c.Series[0]
+	}
+	if s := series(); s.N != 1 {
+		t.Fatalf("n = %d, want 1", s.N)
+	}
+	if s := series(); s.N != 1 || len(s.Y) != 1 || s.Y[0] != 3 {
+		t.Errorf("asked again: %+v", s)
+	}
+	r.logf(r.ctx(0, "epoch", 1), "loss", 2)
+	r.end()
+	if s := series(); s.N != 2 || s.Y[1] != 2 {
+		t.Errorf("after the run logged more: %+v", s)
+	}
+	rp := newRun(t, home, "replay/r1", t0, "", nil, "r1")
+	rp.logf(rp.ctx(0, "epoch", 2), "loss", 1)
+	rp.close()
+	if s := series(); s.N != 3 || len(s.Replayed) != 1 {
+		t.Errorf("after a replay: %+v", s)
+	}
+}
