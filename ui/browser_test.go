@@ -162,6 +162,12 @@ func TestBrowser(t *testing.T) {
 	if values := text(`#values`); !strings.Contains(values, hostile) || !strings.Contains(values, "grad_norm") {
 		t.Errorf("values table:\n%s", values)
 	}
+	// Hindsight: the fixture's code does not build, so the candidates are
+	// the newest run's names, and the page says why.
+	do("hindsight", chromedp.Navigate(ts.URL+"/#/hindsight"), ready("hindsight"))
+	if c, src := text(`#candidates`), text(`#candidates-source`); !strings.Contains(c, "acc_top") || !strings.Contains(src, "not from the code") {
+		t.Errorf("hindsight: candidates %q, source %q", c, src)
+	}
 	if n := dialogs.Load(); n != 0 {
 		t.Errorf("%d JavaScript dialogs opened: a hostile value ran as code", n)
 	}

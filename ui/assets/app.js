@@ -462,14 +462,20 @@ async function compareView(st) {
 
 async function hindsightView() {
   const h = await api('hindsight');
+  const logLink = l => el('a', { href: '/api/log?name=' + encodeURIComponent(l), target: '_blank' }, l);
+  const source = h.source === 'code'
+    ? ['Names the code of ', el('code', {}, h.program), ' in the working tree logs that its older runs lack: replay fills them in.']
+    : ['Names the newest run (', h.newest || 'none', ') logs that older runs lack: replay fills them in.',
+      h.sourceNote ? el('span', { class: 'muted', id: 'source-note' }, ' (not from the code: ' + h.sourceNote + ')') : null];
   main.replaceChildren(
     el('h2', {}, 'Hindsight'),
-    el('p', {}, 'Names the newest run (', h.newest || 'none', ') logs that older runs lack: replay fills them in.'),
+    el('p', { id: 'candidates-source' }, source),
     table('candidates', ['name', 'runs lacking it', 'command'], h.candidates.map(c => [c.name, c.lacking.length, el('code', { class: 'cmd' }, c.command)])),
     el('h3', {}, 'Replays'),
-    table('replay-dirs', ['replay', 'state', 'files'], h.replays.map(r => [r.id, r.state, r.files])),
+    table('replay-dirs', ['replay', 'state', 'files', 'log', 'error'], h.replays.map(r => [r.id,
+      el('span', { class: 'replay-' + r.state.replace(' ', '-') }, r.state), r.files, r.log ? logLink(r.log) : '', r.error || ''])),
     el('h3', {}, 'Logs'),
-    el('ul', {}, h.logs.map(l => el('li', {}, el('a', { href: '/api/log?name=' + encodeURIComponent(l), target: '_blank' }, l)))),
+    el('ul', {}, h.logs.map(l => el('li', {}, logLink(l)))),
   );
 }
 
