@@ -115,12 +115,13 @@ type Store struct {
 	// settled: the run files' sizes when the last Ingest left them all
 	// stored (see ingest_settled.go); nil: unknown.
 	settled map[string]int64
-	// gen counts the ingests that stored something (see Generation).
+	// gen counts the ingests that changed something (see Generation).
 	gen atomic.Int64
 }
 
-// Generation counts the Ingests of this Store that stored new records, so
-// a reader may keep what it computed from the store while it is the same.
+// Generation counts the Ingests of this Store that stored new records or
+// changed a run's status, so a reader may keep what it computed from the
+// store while it is the same.
 func (s *Store) Generation() int64 { return s.gen.Load() }
 
 // Home returns the flor home the store belongs to.

@@ -17,6 +17,8 @@ import (
 
 // BenchmarkRunsPage is the server time of the runs table over 10,000 runs
 // with the last, min and max of two metrics.
+//
+//	go test ./ui/ -run XXX -bench RunsPage -benchtime 10x
 func BenchmarkRunsPage(b *testing.B) {
 	home := b.TempDir()
 	for i := range 10000 {
@@ -32,10 +34,18 @@ func BenchmarkRunsPage(b *testing.B) {
 		}
 		r.end()
 	}
-	srv := New(openStore(b, home), Options{})
+	store := openStore(b, home) // ingests, outside the timer
 	req := httptest.NewRequest(http.MethodGet, "/api/runs?metrics=loss,val_acc", nil)
-	serve(b, srv, req) // ingest outside the loop
-	loop(b, func() { serve(b, srv, req) })
+	// cold builds the table each time (a new Server: an empty cache);
+	// warm is the page asked for again over an unchanged store.
+	b.Run("cold", func(b *testing.B) {
+		loop(b, func() { serve(b, New(store, Options{}), req) })
+	})
+	b.Run("warm", func(b *testing.B) {
+		srv := New(store, Options{})
+		serve(b, srv, req)
+		loop(b, func() { serve(b, srv, req) })
+	})
 }
 
 // BenchmarkChartData is the server time of one chart's data: a metric of
@@ -44,6 +54,8 @@ func BenchmarkRunsPage(b *testing.B) {
 // cold reads the values from the store each time (a new Server, so an
 // empty series cache); warm is the same chart asked for again, as the page
 // does when it redraws, from the cache.
+//
+//	go test ./ui/ -run XXX -bench ChartData -benchtime 3x
 func BenchmarkChartData(b *testing.B) {
 	home := b.TempDir()
 	var ids []string

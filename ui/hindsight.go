@@ -43,10 +43,10 @@ type hindsightJSON struct {
 	Program string `json:"program"` // its program (run filename)
 	Source  string `json:"source"`  // fromCode or fromNewest
 	// SourceNote tells why the working tree's code was not used.
-	SourceNote string          `json:"sourceNote,omitempty"`
-	Candidates []candidateJSON `json:"candidates"`
-	Replays    []replayStateJSON    `json:"replays"`
-	Logs       []string        `json:"logs"`
+	SourceNote string            `json:"sourceNote,omitempty"`
+	Candidates []candidateJSON   `json:"candidates"`
+	Replays    []replayStateJSON `json:"replays"`
+	Logs       []string          `json:"logs"`
 }
 
 // handleHindsight names the values the newest code logs that older runs

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/flordb/flor/storage"
@@ -70,8 +72,46 @@ func toRunJSON(r storage.Run) runJSON {
 	return out
 }
 
-// runsTable builds the table the runs page shows.
+// runsCache keeps the last runs tables while the store is unchanged
+// (storage.Store.Generation): over thousands of runs a table costs
+// a scan of their values, and the page asks again every few seconds.
+type runsCache struct {
+	mu  sync.Mutex
+	gen int64
+	m   map[string]*runsJSON // by filter and metrics
+}
+
+// runsTable builds the table the runs page shows, or returns it from
+// the cache. Callers must not change it.
 func (srv *Server) runsTable(r *http.Request) (*runsJSON, error) {
+	if _, err := srv.store.Ingest(r.Context()); err != nil {
+		return nil, err
+	}
+	gen := srv.store.Generation()
+	key := r.URL.Query().Get("where") + "\x00" + strings.Join(list(r, "metrics"), ",")
+	c := &srv.runs
+	c.mu.Lock()
+	if c.gen != gen || len(c.m) > 16 {
+		c.gen, c.m = gen, map[string]*runsJSON{}
+	}
+	t := c.m[key]
+	c.mu.Unlock()
+	if t != nil {
+		return t, nil
+	}
+	t, err := srv.buildRunsTable(r)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.gen == gen && srv.store.Generation() == gen {
+		c.m[key] = t
+	}
+	c.mu.Unlock()
+	return t, nil
+}
+
+func (srv *Server) buildRunsTable(r *http.Request) (*runsJSON, error) {
 	metrics := list(r, "metrics")
 	rows, err := srv.store.RunTable(r.Context(), r.URL.Query().Get("where"), metrics)
 	if err != nil {

@@ -37,6 +37,7 @@ type Server struct {
 	opts   Options
 	mux    *http.ServeMux
 	series seriesCache
+	runs   runsCache
 }
 
 // New returns the UI's handler over s.

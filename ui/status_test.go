@@ -1,7 +1,10 @@
 package ui
 
 import (
+	"fmt"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -74,5 +77,68 @@ func TestSeriesCacheFollowsStore(t *testing.T) {
 	rp.close()
 	if s := series(); s.N != 3 || len(s.Replayed) != 1 {
 		t.Errorf("after a replay: %+v", s)
+	}
+}
+
+// TestRunsCacheFollowsStore: the runs table asked for again is the
+// cached one, yet it lists a new run, and a running run once its
+// process is gone, though its file did not change.
+func TestRunsCacheFollowsStore(t *testing.T) {
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Skip("no sleep command:", err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	defer cmd.Process.Kill()
+	host, _ := os.Hostname()
+
+	home := t.TempDir()
+	r := newRun(t, home, "runs", t0, "", nil, "")
+	r.logf(r.ctx(0, "epoch", 0), "loss", 3)
+	r.close()
+	rewritePID(t, r.f.Name(), host, cmd.Process.Pid)
+	ts := httptest.NewServer(New(openStore(t, home), Options{}))
+	t.Cleanup(ts.Close)
+	statuses := func() string {
+		t.Helper()
+		var rj runsJSON
+		if code, body := get(t, ts, "/api/runs?metrics=loss", &rj); code != 200 {
+			t.Fatalf("status %d: %s", code, body)
+		}
+		var s []string
+		for _, r := range rj.Runs {
+			s = append(s, r.Status)
+		}
+		return strings.Join(s, ",")
+	}
+	if got := statuses(); got != "running" {
+		t.Fatalf("statuses %s, want running", got)
+	}
+	if got := statuses(); got != "running" {
+		t.Errorf("asked again: %s", got)
+	}
+	cmd.Process.Kill()
+	<-done
+	if got := statuses(); got != "unfinished" {
+		t.Errorf("after its process died: %s, want unfinished", got)
+	}
+	b := newRun(t, home, "runs", t0.Add(time.Hour), "", nil, "")
+	b.end()
+	if got := statuses(); got != "unfinished,finished" {
+		t.Errorf("after a new run: %s", got)
+	}
+}
+
+// rewritePID makes a run file's writer the process pid of host.
+func rewritePID(t *testing.T, path, host string, pid int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), `"pid":1,"host":"elsewhere"`, fmt.Sprintf(`"pid":%d,"host":%q`, pid, host), 1)
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
