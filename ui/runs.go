@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -41,6 +43,9 @@ type runsJSON struct {
 	Kwargs  []string  `json:"kwargs"`
 	Metrics []string  `json:"metrics"`
 	Runs    []runJSON `json:"runs"`
+
+	once    sync.Once // encodes it once, as cached tables are served again
+	encoded []byte
 }
 
 const tsLayout = "2006-01-02T15:04:05.000000Z"
@@ -159,7 +164,15 @@ func (srv *Server) handleRuns(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Disposition", `attachment; filename="flor-runs.json"`)
 		writeJSON(w, t.Runs)
 	default:
-		writeJSON(w, t)
+		// The page's own request: the encoded table is kept with it.
+		t.once.Do(func() {
+			var b bytes.Buffer
+			json.NewEncoder(&b).Encode(t)
+			t.encoded = b.Bytes()
+		})
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write(t.encoded)
 	}
 }
 
