@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -111,26 +109,32 @@ func (s *Store) ingest(ctx context.Context, st *IngestStats) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.home, err)
 	}
+	sizes := s.statRunFiles(names)
+	if s.upToDate(sizes) {
+		return s.refreshStatus(ctx)
+	}
+	s.settled = nil
 	files, err := s.loadFiles(ctx, s.db)
 	if err != nil {
 		return err
 	}
 	var todo []*fileRow
 	for _, name := range names {
-		fi, err := os.Stat(filepath.Join(s.home, filepath.FromSlash(name)))
-		if err != nil {
+		size, ok := sizes[name]
+		if !ok {
 			continue // removed since listed
 		}
 		f := files[name]
 		if f == nil {
 			f = &fileRow{path: name}
+			files[name] = f
 		}
 		switch {
-		case fi.Size() < f.off:
-			st.Warnings = append(st.Warnings, Warning{name, f.lines, fmt.Sprintf("file shrank from %d to %d bytes; run files are append-only, new content ignored", f.off, fi.Size())})
-		case fi.Size() == f.torn:
+		case size < f.off:
+			st.Warnings = append(st.Warnings, Warning{name, f.lines, fmt.Sprintf("file shrank from %d to %d bytes; run files are append-only, new content ignored", f.off, size)})
+		case size == f.torn:
 			// Only the torn tail of a gone writer, already reported.
-		case fi.Size() > f.off:
+		case size > f.off:
 			todo = append(todo, f)
 		}
 	}
@@ -138,7 +142,11 @@ func (s *Store) ingest(ctx context.Context, st *IngestStats) error {
 		if err := s.ingestFiles(ctx, st, todo); err != nil {
 			return err
 		}
+		if st.Records > 0 {
+			s.gen.Add(1)
+		}
 	}
+	s.settle(sizes, files)
 	return s.refreshStatus(ctx)
 }
 

@@ -89,5 +89,8 @@ func (s *Store) refreshStatus(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", s.path, err)
 		}
 	}
+	if len(changes) > 0 {
+		s.gen.Add(1)
+	}
 	return nil
 }

@@ -90,16 +90,8 @@ func (s *Store) runs(ctx context.Context, where string, args ...any) ([]Run, err
 		}
 		r.Path = filepath.Join(s.home, filepath.FromSlash(r.Path))
 		r.Kwargs = map[string]string{}
-		if err := json.Unmarshal([]byte(kwargs), &r.Kwargs); err != nil {
-			// Kwargs as typed are strings; keep other JSON as its text.
-			var anyKw map[string]any
-			if json.Unmarshal([]byte(kwargs), &anyKw) == nil {
-				for k, v := range anyKw {
-					r.Kwargs[k] = text(v)
-				}
-			}
-		}
-		json.Unmarshal([]byte(argv), &r.Argv)
+		decodeKwargs(kwargs, r.Kwargs)
+		r.Argv = decodeArgv(argv)
 		out = append(out, r)
 	}
 	return out, rows.Err()
@@ -350,8 +342,7 @@ func typedValue(t, v string) any {
 		case record.NegInf:
 			return math.Inf(-1)
 		}
-		var f float64
-		if json.Unmarshal([]byte(v), &f) == nil {
+		if f, ok := jsonFloat(v); ok {
 			return f
 		}
 	case record.TypeBool:

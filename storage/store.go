@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -124,7 +125,17 @@ type Store struct {
 	// memory: the home is read-only and its DuckDB file unusable, so the
 	// store lives in memory, ingested afresh and never saved.
 	memory bool
+	// settled: the run files' sizes when the last Ingest left them all
+	// stored (see ingest_settled.go); nil: unknown.
+	settled map[string]int64
+	// gen counts the ingests that changed something (see Generation).
+	gen atomic.Int64
 }
+
+// Generation counts the Ingests of this Store that stored new records or
+// changed a run's status, so a reader may keep what it computed from the
+// store while it is the same.
+func (s *Store) Generation() int64 { return s.gen.Load() }
 
 // Home returns the flor home the store belongs to.
 func (s *Store) Home() string { return s.home }

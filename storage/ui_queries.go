@@ -86,40 +86,63 @@ func (s *Store) RunTable(ctx context.Context, where string, names []string) ([]R
 	for i, n := range names {
 		args[i] = n
 	}
-	q := `SELECT r.path, nm.name, count(*), min(TRY_CAST(l.v AS DOUBLE)), max(TRY_CAST(l.v AS DOUBLE)),
-			arg_max(l.t, [(s.kind = 'replay')::INTEGER, l.seq]), arg_max(l.v, [(s.kind = 'replay')::INTEGER, l.seq]),
-			bool_or(s.kind = 'replay')
-		FROM raw.logs l JOIN raw.names nm ON nm.id = l.nid
-		JOIN raw.sources s ON s.sid = l.sid JOIN raw.runs r ON r.rid = s.rid
-		WHERE r.sid IS NOT NULL AND l.flags & 2 = 0 AND nm.name IN (?` + strings.Repeat(", ?", len(names)-1) + `)
-		GROUP BY r.path, nm.name`
+	// Aggregated per file first (a run's recording and each of its
+	// replays), without joins over the logs, then merged here: the last
+	// value is the latest replay's, else the recording's.
+	q := `SELECT r.path, nm.name, s.kind = 'replay', a.n, a.mn, a.mx, a.seq, a.t, a.v FROM (
+			SELECT sid, nid, count(*) AS n, min(TRY_CAST(v AS DOUBLE)) AS mn, max(TRY_CAST(v AS DOUBLE)) AS mx,
+				max(seq) AS seq, arg_max(t, seq) AS t, arg_max(v, seq) AS v
+			FROM raw.logs
+			WHERE nid IN (SELECT id FROM raw.names WHERE name IN (?` + strings.Repeat(", ?", len(names)-1) + `)) AND flags & 2 = 0
+			GROUP BY sid, nid) a
+		JOIN raw.sources s ON s.sid = a.sid JOIN raw.runs r ON r.rid = s.rid JOIN raw.names nm ON nm.id = a.nid
+		WHERE r.sid IS NOT NULL`
 	res, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: summaries: %w", s.path, err)
 	}
 	defer res.Close()
+	type lastKey struct {
+		replay bool
+		seq    int64
+	}
+	lastOf := map[*RunRow]map[string]lastKey{}
 	for res.Next() {
-		var p, name, v string
+		var p, name string
+		var v *string
 		var t int
+		var replay bool
+		var n, seq int64
 		var mn, mx *float64
-		var sum Summary
-		if err := res.Scan(&p, &name, &sum.N, &mn, &mx, &t, &v, &sum.Replayed); err != nil {
+		if err := res.Scan(&p, &name, &replay, &n, &mn, &mx, &seq, &t, &v); err != nil {
 			return nil, err
 		}
 		row := byPath[p]
 		if row == nil {
 			continue // filtered out
 		}
-		sum.Min, sum.Max = math.NaN(), math.NaN()
-		if mn != nil {
-			sum.Min = *mn
-		}
-		if mx != nil {
-			sum.Max = *mx
-		}
-		sum.Last = typedValue(typeName(t), v)
 		if row.Summaries == nil {
 			row.Summaries = map[string]Summary{}
+			lastOf[row] = map[string]lastKey{}
+		}
+		sum, seen := row.Summaries[name]
+		if !seen {
+			sum.Min, sum.Max = math.NaN(), math.NaN()
+		}
+		sum.N += n
+		sum.Replayed = sum.Replayed || replay
+		if mn != nil && (math.IsNaN(sum.Min) || *mn < sum.Min) {
+			sum.Min = *mn
+		}
+		if mx != nil && (math.IsNaN(sum.Max) || *mx > sum.Max) {
+			sum.Max = *mx
+		}
+		if k, key := lastOf[row][name], (lastKey{replay, seq}); !seen || key.replay && !k.replay || key.replay == k.replay && key.seq > k.seq {
+			lastOf[row][name] = key
+			sum.Last = nil // a JSON null
+			if v != nil {
+				sum.Last = typedValue(typeName(t), *v)
+			}
 		}
 		row.Summaries[name] = sum
 	}
@@ -364,29 +387,43 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
 	}
 	buckets := int64(q.MaxPoints / 2)
 	args := append([]any{q.Name}, paths...)
-	// root: for values more than two loops deep, the outermost iteration
-	// through a recursive walk (rare; kept out of the common path).
-	sqlText := `WITH RECURSIVE sel AS (
+	inRuns := `r.path IN (?` + strings.Repeat(", ?", len(paths)-1) + `)`
+	num := `num AS (
+			SELECT sel.*, row_number() OVER (PARTITION BY path ORDER BY rp, seq) - 1 AS rn,
+				count(*) OVER (PARTITION BY path) AS n
+			FROM sel WHERE y IS NOT NULL AND isfinite(y))`
+	var sqlText string
+	if q.X == XEpoch {
+		// root: for values more than two loops deep, the outermost
+		// iteration through a recursive walk (rare; kept out of the
+		// common path).
+		sqlText = `WITH RECURSIVE sel AS (
 			SELECT l.sid, l.seq, l.c, l.ci, l.cp, COALESCE(g.depth, 0) AS depth, r.path,
 				s.kind = 'replay' AS rp, TRY_CAST(l.v AS DOUBLE) AS y
 			FROM raw.logs l JOIN raw.sources s ON s.sid = l.sid JOIN raw.runs r ON r.rid = s.rid
 			LEFT JOIN raw.sigs g ON g.id = l.sig
-			WHERE l.nid = (SELECT id FROM raw.names WHERE name = ?) AND l.t IN (1, 2)
-				AND r.path IN (?` + strings.Repeat(", ?", len(paths)-1) + `)),
+			WHERE l.nid = (SELECT id FROM raw.names WHERE name = ?) AND l.t IN (1, 2) AND ` + inRuns + `),
 		up(sid, c, p, i) AS (
 			SELECT DISTINCT x.sid, x.c, x.p, x.i FROM raw.ctx x JOIN (SELECT DISTINCT sid, cp FROM sel WHERE depth > 2) d
 				ON x.sid = d.sid AND x.c = d.cp
 			UNION ALL
 			SELECT u.sid, u.c, x.p, x.i FROM up u JOIN raw.ctx x ON x.sid = u.sid AND x.c = u.p WHERE u.p <> 0),
 		roots AS (SELECT sid, c, i FROM up WHERE p = 0),
-		num AS (
-			SELECT sel.*, row_number() OVER (PARTITION BY path ORDER BY rp, seq) - 1 AS rn,
-				count(*) OVER (PARTITION BY path) AS n
-			FROM sel WHERE y IS NOT NULL AND isfinite(y)),
+		` + num + `,
 		pts AS (
 			SELECT l.path, l.n, l.rn, l.rp, l.y, (` + xexpr + `)::DOUBLE AS x
 			FROM num l LEFT JOIN raw.ctx pc ON pc.sid = l.sid AND pc.c = l.cp AND l.depth = 2
 			LEFT JOIN (SELECT sid, c, i AS root FROM roots) rt ON rt.sid = l.sid AND rt.c = l.cp AND l.depth > 2)`
+	} else {
+		// Step and global need no loops but the value's own context's
+		// iteration, copied into raw.logs: no joins over the values.
+		sqlText = `WITH sel AS (
+			SELECT l.seq, l.ci, r.path, s.kind = 'replay' AS rp, TRY_CAST(l.v AS DOUBLE) AS y
+			FROM raw.logs l JOIN raw.sources s ON s.sid = l.sid JOIN raw.runs r ON r.rid = s.rid
+			WHERE l.nid = (SELECT id FROM raw.names WHERE name = ?) AND l.t IN (1, 2) AND ` + inRuns + `),
+		` + num + `,
+		pts AS (SELECT l.path, l.n, l.rn, l.rp, l.y, (` + xexpr + `)::DOUBLE AS x FROM num l)`
+	}
 	if buckets > 0 {
 		// Each bucket's minimum and maximum, with where they are.
 		sqlText += `

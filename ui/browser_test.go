@@ -127,6 +127,20 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("smoothed: %d series, want 2 raw + 2 smoothed", series)
 	}
 
+	// Grouped by a kwarg: per group a mean line over a min/max band. All
+	// four runs share note: one group, whose band is wide where they differ.
+	do("grouped chart", chromedp.Navigate(ts.URL+"/#/charts?names=loss&by=note&runs="+strings.Join(fx.ids, ",")), ready("charts"))
+	grouped := evaluate[[]int](t, ctx, `(u => [u.series.length - 1, u.bands.length,
+		u.data[1].filter((hi, j) => hi != null && u.data[2][j] != null && hi > u.data[2][j]).length])(window.florCharts.loss)`)
+	shot("grouped.png")
+	if len(grouped) != 3 || grouped[0] != 3 || grouped[1] != 1 || grouped[2] == 0 {
+		t.Errorf("grouped by note: [series, bands, points where max > min] = %v, want [3 1 >0]", grouped)
+	}
+	do("chart by lr", chromedp.Navigate(ts.URL+"/#/charts?names=loss&by=lr&runs="+strings.Join(fx.ids, ",")), ready("charts"))
+	if bands := evaluate[int](t, ctx, `window.florCharts.loss.bands.length`); bands != 4 {
+		t.Errorf("grouped by lr: %d bands, want one per value (4)", bands)
+	}
+
 	// A hostile name is a chart title, as text.
 	do("hostile chart", chromedp.Navigate(ts.URL+"/#/charts?names="+urlQuery(hostile)+"&runs="+fx.ids[0]), ready("charts"))
 	title := text(`.chart h3`)
@@ -147,6 +161,12 @@ func TestBrowser(t *testing.T) {
 	do("run page", chromedp.Navigate(ts.URL+"/#/run/"+fx.ids[0]), ready("run"))
 	if values := text(`#values`); !strings.Contains(values, hostile) || !strings.Contains(values, "grad_norm") {
 		t.Errorf("values table:\n%s", values)
+	}
+	// Hindsight: the fixture's code does not build, so the candidates are
+	// the newest run's names, and the page says why.
+	do("hindsight", chromedp.Navigate(ts.URL+"/#/hindsight"), ready("hindsight"))
+	if c, src := text(`#candidates`), text(`#candidates-source`); !strings.Contains(c, "acc_top") || !strings.Contains(src, "not from the code") {
+		t.Errorf("hindsight: candidates %q, source %q", c, src)
 	}
 	if n := dialogs.Load(); n != 0 {
 		t.Errorf("%d JavaScript dialogs opened: a hostile value ran as code", n)

@@ -3,8 +3,10 @@
 // and the JSON endpoints it reads: runs with summaries of chosen metrics,
 // a run's details, series downsampled on the server, the comparison of two
 // runs (kwargs and the code diff of their snapshots), the hindsight view
-// (names the newest run logs that older runs lack) and a read-only SQL
-// console.
+// (names the program's code in the working tree logs, as the analyzer
+// finds them, or else the newest run, that older runs lack; replays and
+// their logs) and a read-only SQL console. Charts grouped by a kwarg are
+// aggregated in the browser from the downsampled series.
 //
 // It only reads: every query goes through package storage (user WHERE
 // filters through its validation, SQL through Store.Query, which cannot

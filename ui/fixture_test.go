@@ -78,8 +78,12 @@ func (r *runWriter) arg(name, t, v string) {
 	fmt.Fprintf(r.w, `{"k":"log","c":0,"n":%q,"t":%q,"v":%s,"arg":true}`+"\n", name, t, v)
 }
 
-func (r *runWriter) end() {
-	fmt.Fprintf(r.w, `{"k":"end","status":"finished","t":"2026-12-01T00:00:00Z"}`+"\n")
+func (r *runWriter) end() { r.endStatus("finished") }
+
+// endStatus ends the run as flor.Commit does: finished, or failed when
+// it ran during a panic.
+func (r *runWriter) endStatus(status string) {
+	fmt.Fprintf(r.w, `{"k":"end","status":%q,"t":"2026-12-01T00:00:00Z"}`+"\n", status)
 	r.close()
 }
 

@@ -1,12 +1,16 @@
 package ui
 
 import (
+	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/flordb/flor/storage"
@@ -39,6 +43,9 @@ type runsJSON struct {
 	Kwargs  []string  `json:"kwargs"`
 	Metrics []string  `json:"metrics"`
 	Runs    []runJSON `json:"runs"`
+
+	once    sync.Once // encodes it once, as cached tables are served again
+	encoded []byte
 }
 
 const tsLayout = "2006-01-02T15:04:05.000000Z"
@@ -70,8 +77,46 @@ func toRunJSON(r storage.Run) runJSON {
 	return out
 }
 
-// runsTable builds the table the runs page shows.
+// runsCache keeps the last runs tables while the store is unchanged
+// (storage.Store.Generation): over thousands of runs a table costs
+// a scan of their values, and the page asks again every few seconds.
+type runsCache struct {
+	mu  sync.Mutex
+	gen int64
+	m   map[string]*runsJSON // by filter and metrics
+}
+
+// runsTable builds the table the runs page shows, or returns it from
+// the cache. Callers must not change it.
 func (srv *Server) runsTable(r *http.Request) (*runsJSON, error) {
+	if _, err := srv.store.Ingest(r.Context()); err != nil {
+		return nil, err
+	}
+	gen := srv.store.Generation()
+	key := r.URL.Query().Get("where") + "\x00" + strings.Join(list(r, "metrics"), ",")
+	c := &srv.runs
+	c.mu.Lock()
+	if c.gen != gen || len(c.m) > 16 {
+		c.gen, c.m = gen, map[string]*runsJSON{}
+	}
+	t := c.m[key]
+	c.mu.Unlock()
+	if t != nil {
+		return t, nil
+	}
+	t, err := srv.buildRunsTable(r)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.gen == gen && srv.store.Generation() == gen {
+		c.m[key] = t
+	}
+	c.mu.Unlock()
+	return t, nil
+}
+
+func (srv *Server) buildRunsTable(r *http.Request) (*runsJSON, error) {
 	metrics := list(r, "metrics")
 	rows, err := srv.store.RunTable(r.Context(), r.URL.Query().Get("where"), metrics)
 	if err != nil {
@@ -119,7 +164,15 @@ func (srv *Server) handleRuns(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Disposition", `attachment; filename="flor-runs.json"`)
 		writeJSON(w, t.Runs)
 	default:
-		writeJSON(w, t)
+		// The page's own request: the encoded table is kept with it.
+		t.once.Do(func() {
+			var b bytes.Buffer
+			json.NewEncoder(&b).Encode(t)
+			t.encoded = b.Bytes()
+		})
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write(t.encoded)
 	}
 }
 

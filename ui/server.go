@@ -33,9 +33,11 @@ type Options struct {
 
 // Server serves the UI over one open store.
 type Server struct {
-	store *storage.Store
-	opts  Options
-	mux   *http.ServeMux
+	store  *storage.Store
+	opts   Options
+	mux    *http.ServeMux
+	series seriesCache
+	runs   runsCache
 }
 
 // New returns the UI's handler over s.
@@ -104,8 +106,8 @@ type apiError struct {
 func fail(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
 	switch {
-	case errors.Is(err, storage.ErrUnknownColumn), errors.Is(err, storage.ErrSQL),
-		errors.Is(err, storage.ErrWhere), errors.Is(err, storage.ErrReadOnly),
+	case errors.Is(err, storage.ErrUnknownColumn), errors.Is(err, storage.ErrSQL), errors.Is(err, storage.ErrWhere),
+		errors.Is(err, storage.ErrReadOnly),
 		errors.Is(err, storage.ErrBadAxis), errors.Is(err, errBadRequest):
 		code = http.StatusBadRequest
 	case errors.Is(err, storage.ErrUnknownRun), errors.Is(err, errNotFound):

@@ -55,6 +55,11 @@ Examples:
 		if f := plotFormat(o.out); f != "png" && f != "svg" {
 			return cli.Usagef("-o %s: want a .png or .svg file", o.out)
 		}
+		switch o.x {
+		case storage.XStep, storage.XEpoch, storage.XGlobal:
+		default:
+			return cli.Usagef("--x %s: want step, epoch or global", o.x)
+		}
 		o.names = names
 		return nil
 	},

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os/exec"
 	"runtime"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/flordb/flor/internal/cli"
@@ -52,6 +54,18 @@ Examples:
 	Args: func(o *uiOptions, pos []string) error {
 		if len(pos) > 0 {
 			return cli.Usagef("ui takes no arguments")
+		}
+		// A malformed address is a mistake on the command line, told
+		// before the store is opened.
+		host, port, err := net.SplitHostPort(o.addr)
+		if err != nil {
+			return cli.Usagef("--addr %s: want host:port, e.g. %s", o.addr, ui.DefaultAddr)
+		}
+		if n, err := strconv.Atoi(port); port != "" && (err != nil || n < 0 || n > 65535) {
+			return cli.Usagef("--addr %s: port %q is not a number from 0 to 65535", o.addr, port)
+		}
+		if host != "" && host != "localhost" && net.ParseIP(host) == nil && strings.ContainsAny(host, " /\\") {
+			return cli.Usagef("--addr %s: %q is not a host name or IP address", o.addr, host)
 		}
 		return nil
 	},

@@ -241,14 +241,73 @@ function runLabels(runs) {
   return out;
 }
 
+// interpolate is a run's line (xs sorted) at x, or null outside it.
+function interpolate(xs, ys, x) {
+  if (!xs.length || x < xs[0] || x > xs[xs.length - 1]) return null;
+  let lo = 0, hi = xs.length - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid] <= x) lo = mid; else hi = mid;
+  }
+  if (xs[lo] === x || hi === lo) return ys[lo];
+  if (xs[hi] === x) return ys[hi];
+  return ys[lo] + (ys[hi] - ys[lo]) * (x - xs[lo]) / (xs[hi] - xs[lo]);
+}
+
+// groupLines aggregates the runs of each value of a kwarg, in the browser
+// from the downsampled series: each run's line is taken at every x of any
+// run of its group (linearly between its points), and the group's mean,
+// minimum and maximum are over the runs whose line reaches that x.
+function groupLines(lines, key) {
+  const groups = new Map();
+  for (const l of lines) {
+    const g = key(l.run);
+    if (!groups.has(g)) groups.set(g, []);
+    groups.get(g).push(l);
+  }
+  const out = [];
+  for (const [g, ls] of [...groups].sort((a, b) => compareValues(a[0], b[0]))) {
+    const xs = [...new Set(ls.flatMap(l => l.xs))].sort((a, b) => a - b);
+    const mean = [], lo = [], hi = [];
+    for (const x of xs) {
+      let sum = 0, n = 0, mn = Infinity, mx = -Infinity;
+      for (const l of ls) {
+        const y = interpolate(l.xs, l.ys, x);
+        if (y == null) continue;
+        sum += y; n++; mn = Math.min(mn, y); mx = Math.max(mx, y);
+      }
+      mean.push(n ? sum / n : null); lo.push(n ? mn : null); hi.push(n ? mx : null);
+    }
+    out.push({ group: g, runs: ls.length, xs, mean, lo, hi });
+  }
+  return out;
+}
+
 async function drawChart(holder, name, runIds, opts, labels) {
   const box = el('div', { class: 'chart', 'data-name': name }, el('h3', {}, name));
   holder.append(box);
   const render = async () => {
     const c = await api('series', { name, runs: runIds.join(','), x: opts.x || 'global' });
-    const tables = [], series = [{ label: opts.x || 'global' }];
+    const tables = [], series = [{ label: opts.x || 'global' }], bands = [];
     let i = 0;
-    for (const s of c.series) {
+    const lines = c.series.map(s => {
+      const order = s.x.map((_, j) => j).sort((a, b) => s.x[a] - s.x[b]);
+      return { run: s.run, xs: order.map(j => s.x[j]), ys: order.map(j => s.y[j]) };
+    });
+    if (opts.by) {
+      for (const g of groupLines(lines, run => (opts.kwargs[run] || {})[opts.by] ?? '')) {
+        const color = palette[i++ % palette.length];
+        const label = opts.by + '=' + g.group + ' (' + g.runs + (g.runs === 1 ? ' run)' : ' runs)');
+        const base = { spanGaps: true, points: { show: false } };
+        tables.push([g.xs, g.hi], [g.xs, g.lo]);
+        series.push(Object.assign({ label: label + ' max', stroke: fade(color), width: 1, band: 'max', group: g.group }, base));
+        series.push(Object.assign({ label: label + ' min', stroke: fade(color), width: 1, band: 'min', group: g.group }, base));
+        bands.push({ series: [series.length - 2, series.length - 1], fill: fade(color) });
+        tables.push([g.xs, opts.smooth > 0 ? ema(g.mean, opts.smooth) : g.mean]);
+        series.push(Object.assign({ label: label + ' mean', stroke: color, width: 2, group: g.group, mean: true }, base));
+      }
+    }
+    for (const s of opts.by ? [] : c.series) {
       const color = palette[i++ % palette.length];
       const order = s.x.map((_, j) => j).sort((a, b) => s.x[a] - s.x[b]);
       const xs = order.map(j => s.x[j]), ys = order.map(j => s.y[j]);
@@ -270,7 +329,7 @@ async function drawChart(holder, name, runIds, opts, labels) {
     if (old) old.destroy();
     box.querySelectorAll('.u-wrap, .uplot').forEach(e => e.remove());
     const u = new uPlot({
-      width: opts.width || 640, height: 300, series,
+      width: opts.width || 640, height: 300, series, bands,
       scales: { x: { time: false }, y: { distr: opts.log ? 3 : 1 } },
       axes: [{ label: opts.x || 'global' }, {}],
       legend: { live: true },
@@ -289,6 +348,7 @@ async function chartsView(st) {
   const x = p.get('x') || 'global';
   const smooth = Number(p.get('smooth') || 0);
   const log = p.get('log') === '1';
+  const by = p.get('by') || '';
   const [names, t] = await Promise.all([api('names'), api('runs')]);
   const set = (k, v) => { const q = new URLSearchParams(p); if (v === '' || v == null) q.delete(k); else q.set(k, v); go('charts', q); };
   const nameBox = el('div', {});
@@ -313,17 +373,22 @@ async function chartsView(st) {
   main.replaceChildren(el('div', { class: 'bar' },
     el('details', { class: 'chooser' }, el('summary', {}, 'Names'), nameBox),
     el('details', { class: 'chooser' }, el('summary', {}, 'Runs'), runBox),
-    el('label', {}, 'x ', xs), el('label', {}, 'smoothing ', sm, ' ' + smooth),
+    el('label', {}, 'x ', xs),
+    el('label', {}, 'group by ', el('select', { id: 'group-by', onchange: ev => set('by', ev.target.value) },
+      el('option', { value: '' }, '(none)'), t.kwargs.map(k => el('option', { value: k, selected: k === by }, k)))),
+    el('label', {}, 'smoothing ', sm, ' ' + smooth),
     el('label', {}, el('input', { type: 'checkbox', id: 'logy', checked: log, onchange: ev => set('log', ev.target.checked ? '1' : '') }), ' log y'),
     el('label', {}, el('input', { type: 'checkbox', checked: p.get('live') === '1', onchange: ev => set('live', ev.target.checked ? '1' : '') }), ' live')));
   if (!runIds.length || !chosen.length) {
     main.append(el('p', { class: 'muted' }, 'Choose runs and names.'));
     return;
   }
-  const labels = runLabels(t.runs.filter(r => runIds.includes(r.id)));
+  const chosenRuns = t.runs.filter(r => runIds.includes(r.id));
+  const labels = runLabels(chosenRuns);
+  const kwargs = Object.fromEntries(chosenRuns.map(r => [r.id, r.kwargs]));
   const holder = el('div', { class: 'charts' });
   main.append(holder);
-  await Promise.all(chosen.map(n => drawChart(holder, n, runIds, { x, smooth, log, live: p.get('live') === '1' }, labels)));
+  await Promise.all(chosen.map(n => drawChart(holder, n, runIds, { x, smooth, log, by, kwargs, live: p.get('live') === '1' }, labels)));
 }
 
 // ---- Run ------------------------------------------------------------------
@@ -397,14 +462,20 @@ async function compareView(st) {
 
 async function hindsightView() {
   const h = await api('hindsight');
+  const logLink = l => el('a', { href: '/api/log?name=' + encodeURIComponent(l), target: '_blank' }, l);
+  const source = h.source === 'code'
+    ? ['Names the code of ', el('code', {}, h.program), ' in the working tree logs that its older runs lack: replay fills them in.']
+    : ['Names the newest run (', h.newest || 'none', ') logs that older runs lack: replay fills them in.',
+      h.sourceNote ? el('span', { class: 'muted', id: 'source-note' }, ' (not from the code: ' + h.sourceNote + ')') : null];
   main.replaceChildren(
     el('h2', {}, 'Hindsight'),
-    el('p', {}, 'Names the newest run (', h.newest || 'none', ') logs that older runs lack: replay fills them in.'),
+    el('p', { id: 'candidates-source' }, source),
     table('candidates', ['name', 'runs lacking it', 'command'], h.candidates.map(c => [c.name, c.lacking.length, el('code', { class: 'cmd' }, c.command)])),
     el('h3', {}, 'Replays'),
-    table('replay-dirs', ['replay', 'state', 'files'], h.replays.map(r => [r.id, r.state, r.files])),
+    table('replay-dirs', ['replay', 'state', 'files', 'log', 'error'], h.replays.map(r => [r.id,
+      el('span', { class: 'replay-' + r.state.replace(' ', '-') }, r.state), r.files, r.log ? logLink(r.log) : '', r.error || ''])),
     el('h3', {}, 'Logs'),
-    el('ul', {}, h.logs.map(l => el('li', {}, el('a', { href: '/api/log?name=' + encodeURIComponent(l), target: '_blank' }, l)))),
+    el('ul', {}, h.logs.map(l => el('li', {}, logLink(l)))),
   );
 }
 
