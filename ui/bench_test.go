@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flordb/flor/internal/record"
 	"github.com/flordb/flor/storage"
 )
 
@@ -104,7 +105,7 @@ func writeBigRun(tb testing.TB, home string, ts time.Time, lr int) {
 	defer f.Close()
 	w := bufio.NewWriterSize(f, 1<<20)
 	fmt.Fprintf(w, `{"k":"run","v":1,"projid":"ml","tstamp":%q,"filename":"train","snapshot":"","kwargs":{"lr":"%d"},"pid":1,"host":"elsewhere","argv":["train"]}`+"\n",
-		ts.Format("2006-01-02T15:04:05.000000Z"), lr)
+		record.FormatTime(ts), lr)
 	c := int64(1)
 	b := make([]byte, 0, 256)
 	for e := range bigEpochs {

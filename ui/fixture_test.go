@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flordb/flor/internal/record"
 	"github.com/flordb/flor/storage"
 )
 
@@ -23,7 +24,7 @@ const hostile = `<script>alert(1)</script>`
 
 var t0 = time.Date(2026, 11, 28, 5, 18, 52, 123456000, time.UTC)
 
-func tsName(ts time.Time) string { return ts.UTC().Format("20060102T150405.000000Z") }
+func tsName(ts time.Time) string { return ts.UTC().Format(record.FileLayout) }
 
 // runWriter appends records to a run file.
 type runWriter struct {
@@ -59,7 +60,7 @@ func newRun(t testing.TB, home, dir string, ts time.Time, snapshot string, kwarg
 		rp = fmt.Sprintf(`,"replay":{"id":%q,"names":["grad_norm"]}`, replay)
 	}
 	fmt.Fprintf(r.w, `{"k":"run","v":1,"projid":"ml","tstamp":%q,"filename":"train","snapshot":%q,"kwargs":%s,"pid":1,"host":"elsewhere","argv":["train"]%s}`+"\n",
-		ts.Format("2006-01-02T15:04:05.000000Z"), snapshot, kw, rp)
+		record.FormatTime(ts), snapshot, kw, rp)
 	return r
 }
 

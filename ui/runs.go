@@ -48,7 +48,7 @@ type runsJSON struct {
 	encoded []byte
 }
 
-const tsLayout = "2006-01-02T15:04:05.000000Z"
+const tsLayout = storage.TimeFormat
 
 func finite(f float64) *float64 {
 	if math.IsNaN(f) || math.IsInf(f, 0) {

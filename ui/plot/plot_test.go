@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flordb/flor/internal/record"
 	"github.com/flordb/flor/storage"
 )
 
@@ -27,7 +28,7 @@ func writeRuns(t *testing.T, home string) {
 		os.MkdirAll(dir, 0o755)
 		var b bytes.Buffer
 		fmt.Fprintf(&b, `{"k":"run","v":1,"projid":"ml","tstamp":%q,"filename":"train","snapshot":"","kwargs":{"lr":%q,"seed":"1"},"pid":1,"host":"elsewhere","argv":[]}`+"\n",
-			ts.Format("2006-01-02T15:04:05.000000Z"), lr)
+			record.FormatTime(ts), lr)
 		fmt.Fprintf(&b, `{"k":"log","c":0,"n":"lr","t":"float","v":%s,"arg":true}`+"\n", lr)
 		c := 1
 		for e := range 3 {
@@ -42,7 +43,7 @@ func writeRuns(t *testing.T, home string) {
 			fmt.Fprintf(&b, `{"k":"log","c":%d,"n":"acc","t":"float","v":%v}`+"\n", ec, 0.5+float64(e)/10)
 		}
 		b.WriteString(`{"k":"end","status":"finished","t":"2026-12-01T00:00:00Z"}` + "\n")
-		if err := os.WriteFile(filepath.Join(dir, ts.Format("20060102T150405.000000Z")+".jsonl"), b.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, record.FileName(ts)), b.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
