@@ -67,7 +67,7 @@ func docparserProject(t *testing.T, dir string, mainGo string) *scratch.Project 
 // goBuild builds pkg (run in dir) into a temporary binary.
 func goBuild(t *testing.T, dir, pkg string, env []string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	bin := filepath.Join(t.TempDir(), "prog")
 	cmd := exec.Command("go", "build", "-o", bin, pkg)
 	cmd.Dir, cmd.Env = dir, env
 	if out, err := cmd.CombinedOutput(); err != nil {
