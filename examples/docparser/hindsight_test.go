@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"net/http"
+	"net/url"
 	"fmt"
 	"os"
 	"os/exec"
@@ -137,6 +140,7 @@ func TestHindsightFeature(t *testing.T) {
 	proj := docparserProject(t, filepath.Join(base, "proj"), "")
 	bin := goBuild(t, proj.Dir, ".", scratch.BuildEnv())
 	tFeat, _ := runIn(t, proj.Dir, bin, "featurize")
+	labelOnce(t, proj.Dir, bin)
 	before := pageValues(t, proj.Dir, "n_words")
 
 	orig, err := os.ReadFile("main.go")
@@ -169,5 +173,33 @@ func TestHindsightFeature(t *testing.T) {
 	}
 	if _, out := runIn(t, proj.Dir, flor, "replay", "--yes", "n_lines"); !strings.Contains(out, "nothing to replay") {
 		t.Errorf("second replay did something:\n%s", out)
+	}
+}
+
+// labelOnce saves one label through the app: a run of the same program
+// with a page loop, which replay must leave alone.
+func labelOnce(t *testing.T, dir, bin string) {
+	t.Helper()
+	srv := exec.Command(bin, "serve", "-addr", "127.0.0.1:0")
+	srv.Dir = dir
+	srv.Env = append(os.Environ(), "FLOR_HOME=", "FLOR_PROGRESS=0", "FLOR_ECHO=0")
+	stdout, _ := srv.StdoutPipe()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.PostForm(base+"label", url.Values{"doc": {"bundle-a.txt"}, "pages": {"2"}, "first": {"0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("label: status %d", resp.StatusCode)
 	}
 }
