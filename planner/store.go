@@ -11,6 +11,9 @@ import (
 
 // MissingRuns returns the runs in the store that lack at least one of
 // names, filtered by where (SQL over dataframe columns, "" for all).
+// Runs still recording are left out, and so are runs recorded by units
+// (flor.Begin: one request's values in a server), which have no program
+// run of their own to replay.
 func MissingRuns(ctx context.Context, st *storage.Store, names []string, where string) ([]*Run, error) {
 	infos, err := st.RunsMissing(ctx, names, where)
 	if err != nil {
@@ -25,6 +28,9 @@ func MissingRuns(ctx context.Context, st *storage.Store, names []string, where s
 		m, err := st.RunMeta(ctx, in.Run)
 		if err != nil {
 			return nil, err
+		}
+		if m.Unit {
+			continue
 		}
 		r.Cwd, r.Stale, r.Captured, r.Build = m.Cwd, m.Stale, m.Captured, m.Build
 		runs = append(runs, r)

@@ -347,6 +347,7 @@ func (r *Run) headerRecord() []byte {
 	h.Liveness = record.LivenessInterval.Seconds()
 	h.Build = buildRecord(environ(r.getenv))
 	h.Slurm = slurmRecord(r.getenv)
+	h.Unit = r.unit
 	if h.Kwargs == nil {
 		h.Kwargs = map[string]string{}
 	}

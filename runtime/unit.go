@@ -41,7 +41,7 @@ func (r *Run) writeUnit() error {
 		if err := writeSynced(tmp, data); err != nil {
 			return fmt.Errorf("flor: writing run %s: %w", r.Tstamp, err)
 		}
-		name := filepath.Join(dir, record.FileName(t))
+		name := filepath.Join(dir, record.UniqueFileName(t))
 		err := os.Link(tmp, name)
 		if err == nil {
 			r.File = name

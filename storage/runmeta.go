@@ -24,6 +24,9 @@ type RunMeta struct {
 	// Captured counts the main-loop iterations whose end state the run
 	// checkpointed: a replay may start only after one of those.
 	Captured int
+	// Unit: a unit (flor.Begin) recorded it, a request's values with no
+	// program of its own to rerun.
+	Unit bool
 	// Build is how its program was built and the environment it declared
 	// (flor.RecordEnv): replay builds and runs its version the same way.
 	Build Build
@@ -61,7 +64,7 @@ func (s *Store) RunMeta(ctx context.Context, r Run) (RunMeta, error) {
 	if err != nil {
 		return m, fmt.Errorf("run %s: %s: %w: %w", record.FormatTime(r.Tstamp), r.Path, ErrRunRecord, err)
 	}
-	m.Cwd, m.Stale = rec.Cwd, rec.Stale
+	m.Cwd, m.Stale, m.Unit = rec.Cwd, rec.Stale, rec.Unit
 	if b := rec.Build; b != nil {
 		m.Build = Build{Tags: b.Tags, Settings: b.Settings, Env: b.Env}
 	}

@@ -130,16 +130,10 @@ func pageValues(t *testing.T, dir, name string) map[string]any {
 func TestHindsightFeature(t *testing.T) { hindsight(t, false) }
 
 // TestHindsightBesideLabelSaves is the same with a label save from the
-// app in the store. It fails today: replay takes the save (a unit run of
-// the same program, with document and page loops and no n_lines) for a
-// run to replay and reruns its process, `docparser serve`, whose reader
-// finds no flor home in the replay's work tree (and would otherwise
-// serve forever). Runs recorded as units are not yet marked in their
-// header, so the planner cannot tell them apart.
-func TestHindsightBesideLabelSaves(t *testing.T) {
-	t.Skip("known replay bug: unit runs (label saves) are replayed by rerunning their process")
-	hindsight(t, true)
-}
+// app in the store: the save is a unit run of the same program (document
+// and page loops, no n_lines), marked so in its header, and replay leaves
+// it out instead of rerunning `docparser serve`.
+func TestHindsightBesideLabelSaves(t *testing.T) { hindsight(t, true) }
 
 func hindsight(t *testing.T, withLabel bool) {
 	if testing.Short() {

@@ -76,9 +76,13 @@ type Run struct {
 	// refresh their file's modification time while they run; 0 (absent)
 	// in files of programs that do not.
 	Liveness float64 `json:"liveness,omitempty"`
-	Build    *Build  `json:"build,omitempty"`
-	Slurm    *Slurm  `json:"slurm,omitempty"`
-	Replay   *Replay `json:"replay,omitempty"`
+	// Unit marks a run recorded by a unit (flor.Begin): one request's
+	// values, written whole at its Commit. It has no program to rerun, so
+	// replay leaves it out.
+	Unit   bool    `json:"unit,omitempty"`
+	Build  *Build  `json:"build,omitempty"`
+	Slurm  *Slurm  `json:"slurm,omitempty"`
+	Replay *Replay `json:"replay,omitempty"`
 }
 
 // Replay is the run record's replay object, present in replay files.
