@@ -46,6 +46,10 @@ type Outcome struct {
 	// Settled: another replay filled in the run's values while this one
 	// waited for its turn, so it was not replayed again.
 	Settled bool
+	// Busy, when set, says the run was skipped because a Slurm replay
+	// still replays it (see SubmitSlurm): replaying it here too would
+	// publish its values twice.
+	Busy string
 	// Divergences are the recorded values the replay did not reproduce
 	// (published only with Options.AcceptDivergence).
 	Divergences []record.Divergence

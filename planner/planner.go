@@ -340,6 +340,12 @@ func Execute(ctx context.Context, s *Schedule, opt Options) []*Outcome {
 	if err := os.MkdirAll(filepath.Join(opt.Home, "logs"), 0o755); err != nil {
 		return failAll(err)
 	}
+	// A run a Slurm replay still replays is left to it; one that finished
+	// is settled first, so stillMissing sees what it published.
+	busy, err := slurmBusyLocked(ctx, opt.Home)
+	if err != nil {
+		fmt.Fprintf(opt.Progress, "slurm: %v: its runs are left to it\n", err)
+	}
 	missing, err := stillMissing(ctx, opt, s.Rows)
 	if err != nil {
 		return failAll(fmt.Errorf("reading what the runs lack: %w", err))
@@ -368,6 +374,12 @@ func Execute(ctx context.Context, s *Schedule, opt Options) []*Outcome {
 	}
 	outs := make([]*Outcome, len(s.Rows))
 	for i, row := range s.Rows {
+		if busy[row.Run.File] != "" {
+			outs[i] = &Outcome{Row: row, Level: row.Level, Busy: busyNote(row, busy)}
+			p.finished(row)
+			p.status(row, "skipped: Slurm job "+busy[row.Run.File]+" is replaying it")
+			continue
+		}
 		if names := missing[row]; len(names) > 0 {
 			p.names[row.Index] = names // only what is still missing is written
 			continue

@@ -139,20 +139,9 @@ func SubmitSlurm(ctx context.Context, s *Schedule, opt Options, so SlurmOptions)
 	}
 	// Settle the earlier Slurm replays first: a run one of them is still
 	// replaying is not submitted twice.
-	busy := map[string]string{}
-	jobs, err := loadJobs(opt.Home)
+	busy, err := slurmBusyLocked(ctx, opt.Home)
 	if err != nil {
 		return nil, err
-	}
-	for _, j := range jobs {
-		if _, err := j.refreshLocked(ctx, io.Discard); err != nil {
-			return nil, err
-		}
-		for _, r := range j.Runs {
-			if r.State == "" {
-				busy[r.File] = j.Job
-			}
-		}
 	}
 	missing, err := stillMissing(ctx, opt, s.Rows)
 	if err != nil {
@@ -179,7 +168,7 @@ func SubmitSlurm(ctx context.Context, s *Schedule, opt Options, so SlurmOptions)
 	for _, row := range s.Rows {
 		switch {
 		case busy[row.Run.File] != "":
-			out.Busy = append(out.Busy, fmt.Sprintf("run %s: Slurm job %s is replaying it", row.Run.Tstamp, busy[row.Run.File]))
+			out.Busy = append(out.Busy, busyNote(row, busy))
 		case len(missing[row]) > 0:
 			p.names[row.Index] = missing[row]
 			rows = append(rows, row)
@@ -288,6 +277,35 @@ func (j *slurmJob) save() error {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(j.dir, "job.json"))
+}
+
+// slurmBusyLocked settles home's finished Slurm replays and maps each run
+// file an unsettled one still replays to its Slurm job. Called with the
+// replay lock held. A job Slurm cannot be asked about keeps its unsettled
+// runs busy: the returned error says why, and the map is still whole.
+func slurmBusyLocked(ctx context.Context, home string) (map[string]string, error) {
+	busy := map[string]string{}
+	jobs, err := loadJobs(home)
+	if err != nil {
+		return busy, err
+	}
+	var errs []error
+	for _, j := range jobs {
+		if _, err := j.refreshLocked(ctx, io.Discard); err != nil {
+			errs = append(errs, err)
+		}
+		for _, r := range j.Runs {
+			if r.State == "" {
+				busy[r.File] = j.Job
+			}
+		}
+	}
+	return busy, errors.Join(errs...)
+}
+
+// busyNote says that row's run is left to the Slurm job replaying it.
+func busyNote(row *Row, busy map[string]string) string {
+	return fmt.Sprintf("run %s: Slurm job %s is replaying it", row.Run.Tstamp, busy[row.Run.File])
 }
 
 // loadJobs reads the manifests of home's Slurm replays, oldest first. A

@@ -201,7 +201,13 @@ func runReplay(ctx context.Context, e *env, o *replayOptions) error {
 	fmt.Fprintln(e.stdout)
 	noted := map[string]bool{} // runs of one version share its notes
 	replayed := map[string]bool{}
+	var busy int
 	for _, o := range outs {
+		if o.Busy != "" {
+			busy++
+			fmt.Fprintf(e.stdout, "skipped %s\n", o.Busy)
+			continue
+		}
 		status := "ok"
 		if o.Err != nil {
 			failed++
@@ -237,7 +243,7 @@ func runReplay(ctx context.Context, e *env, o *replayOptions) error {
 			return err
 		}
 	}
-	fmt.Fprintf(e.stdout, "\nreplayed %d of %d runs in %.1fs\n", len(outs)-failed, len(outs), time.Since(start).Seconds())
+	fmt.Fprintf(e.stdout, "\nreplayed %d of %d runs in %.1fs\n", len(outs)-failed-busy, len(outs), time.Since(start).Seconds())
 	if failed > 0 {
 		return fmt.Errorf("%d of %d runs failed to replay (see the logs above)", failed, len(outs))
 	}
