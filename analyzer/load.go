@@ -50,6 +50,24 @@ func (s *Sources) get(filename string) []byte {
 // directory, so a program in another module can be named by its path. The
 // returned Sources must be passed to AnalyzePackage.
 func Load(ctx context.Context, dir string, patterns ...string) ([]*packages.Package, *Sources, error) {
+	return load(ctx, dir, nil, patterns)
+}
+
+// Option adjusts how Analyze loads the package.
+type Option func(*options)
+
+type options struct {
+	buildFlags []string
+}
+
+// WithBuildFlags loads the package with these go build flags (such as
+// "-tags=special"), as the program is built: the files a build constraint
+// excludes under the flags are not analysed, and those it includes are.
+func WithBuildFlags(flags ...string) Option {
+	return func(o *options) { o.buildFlags = append(o.buildFlags, flags...) }
+}
+
+func load(ctx context.Context, dir string, buildFlags []string, patterns []string) ([]*packages.Package, *Sources, error) {
 	if len(patterns) == 1 {
 		p := patterns[0]
 		if dir != "" && !filepath.IsAbs(p) {
@@ -66,7 +84,7 @@ func Load(ctx context.Context, dir string, patterns ...string) ([]*packages.Pack
 		}
 	}
 	src := &Sources{}
-	cfg := &packages.Config{Context: ctx, Mode: Mode, Dir: dir, ParseFile: src.ParseFile}
+	cfg := &packages.Config{Context: ctx, Mode: Mode, Dir: dir, BuildFlags: buildFlags, ParseFile: src.ParseFile}
 	pkgs, err := packages.Load(cfg, patterns...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w: %w", strings.Join(patterns, " "), ErrLoad, err)
@@ -82,9 +100,14 @@ func Load(ctx context.Context, dir string, patterns ...string) ([]*packages.Pack
 // It returns an error when the package cannot be loaded or does not
 // compile. When the analysis finds errors (no main loop, a log name that
 // is not constant, an unsupported construct), it returns the analysis
-// together with a.Err().
-func Analyze(ctx context.Context, pattern string) (*Analysis, error) {
-	pkgs, src, err := Load(ctx, "", pattern)
+// together with a.Err(). Options (WithBuildFlags) say how the program is
+// built.
+func Analyze(ctx context.Context, pattern string, opts ...Option) (*Analysis, error) {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	pkgs, src, err := load(ctx, "", o.buildFlags, []string{pattern})
 	if err != nil {
 		return nil, err
 	}

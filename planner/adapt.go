@@ -13,9 +13,10 @@ import (
 
 // analyze loads and analyses the main package in dir. A program without a
 // main loop is all prefix: replaying it is running it, which needs no
-// checkpoint, so that error alone does not stop a replay.
-func analyze(ctx context.Context, dir string) (*analyzer.Analysis, error) {
-	a, err := analyzer.Analyze(ctx, dir)
+// checkpoint, so that error alone does not stop a replay. buildFlags are
+// those the run was built with (buildFlags).
+func analyze(ctx context.Context, dir string, buildFlags []string) (*analyzer.Analysis, error) {
+	a, err := analyzer.Analyze(ctx, dir, analyzer.WithBuildFlags(buildFlags...))
 	if err != nil && a != nil && a.MainLoop == nil && onlyNoMainLoop(a) {
 		return a, nil
 	}
@@ -33,9 +34,10 @@ func onlyNoMainLoop(a *analyzer.Analysis) bool {
 
 // propagateInto carries the statements logging names from the package in
 // newDir into the package in oldDir, rewriting oldDir's files, and says
-// what it did to each.
-func propagateInto(ctx context.Context, newDir, oldDir string, names []string) ([]string, error) {
-	res, err := propagate.Package(newDir, oldDir, propagate.Names(names...))
+// what it did to each. Both versions are loaded with buildFlags, those the
+// run was built with: a file behind a build tag of the run is part of it.
+func propagateInto(ctx context.Context, newDir, oldDir string, names []string, buildFlags []string) ([]string, error) {
+	res, err := propagate.Package(newDir, oldDir, propagate.Names(names...), propagate.BuildFlags(buildFlags...))
 	if err != nil {
 		return nil, fmt.Errorf("propagating into the run's version: %w", err)
 	}

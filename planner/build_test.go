@@ -147,3 +147,95 @@ func TestReplayUsesRecordedBuild(t *testing.T) {
 		}
 	}
 }
+
+// A statement that uses a name the recorded version declares only behind
+// the tag it was built with is propagated into, analysed in and replayed
+// with that version's files: the loads select files as its build does.
+func TestReplayLoadsRecordedTags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs a program")
+	}
+	wd, _ := os.Getwd()
+	root, err := scratch.Root(wd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOFLAGS", "-mod=mod")
+	t.Setenv("TRAIN_SCALE", "")
+	dir := filepath.Join(t.TempDir(), "proj")
+	p, err := scratch.New(dir, "example.com/train", root, map[string][]byte{
+		"main.go":    []byte(buildSrc),
+		"tag_on.go":  []byte("//go:build special\n\npackage main\n\nconst tagFactor = 3.0\n\nconst tagBonus = 0.5\n"),
+		"tag_off.go": []byte("//go:build !special\n\npackage main\n\nconst tagFactor = 1.0\n"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit("v1"); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "train")
+	build := exec.Command("go", "build", "-tags", "special", "-o", bin, ".")
+	build.Dir = dir
+	build.Env = scratch.BuildEnv()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	run := exec.Command(bin)
+	run.Dir = dir
+	run.Env = append(os.Environ(), "FLOR_ECHO=0", "FLOR_PROGRESS=0", "FLOR_HOME=", "FLOR_CHECKPOINT_EPSILON=0")
+	if out, err := run.CombinedOutput(); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	home := filepath.Join(dir, ".flor")
+
+	// Later tagBonus is declared without the tag too, and logged. In the
+	// recorded version it exists only in tag_on.go: loaded without the
+	// tag, that version has no tagBonus and the statement is refused.
+	src := strings.Replace(buildSrc, "\t\tflor.Log(\"w\", m.W)\n", "\t\tflor.Log(\"w\", m.W)\n\t\tflor.Log(\"w2\", m.W+tagBonus)\n", 1)
+	if err := p.Write("main.go", []byte(src)); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Write("tag_off.go", []byte("//go:build !special\n\npackage main\n\nconst tagFactor = 1.0\n\nconst tagBonus = 0.5\n")); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	opt := Options{Names: []string{"w2"}, Workers: 2, Root: dir, Home: home}
+	st, err := storage.Open(ctx, home, storage.WithMessages(&bytes.Buffer{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := MissingRuns(ctx, st, opt.Names, "")
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Plan(ctx, opt, runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range Execute(ctx, s, opt) {
+		if o.Err != nil {
+			t.Fatalf("replay: %v\n%s", o.Err, o.Log)
+		}
+	}
+	st, err = storage.Open(ctx, home, storage.WithMessages(&bytes.Buffer{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	f, err := st.Dataframe(ctx, "w", "w2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Len() != 4 {
+		t.Fatalf("%d rows, want 4", f.Len())
+	}
+	for i := range f.Len() {
+		w, _ := f.Value(i, "w").(float64)
+		w2, ok := f.Value(i, "w2").(float64)
+		if !ok || math.Float64bits(w+0.5) != math.Float64bits(w2) {
+			t.Errorf("epoch %d: w2 = %v, want %v (w+tagBonus of the recorded build)", i, f.Value(i, "w2"), w+0.5)
+		}
+	}
+}

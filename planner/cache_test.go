@@ -267,7 +267,7 @@ func TestAnalysisCache(t *testing.T) {
 	p := newProject(t, []string{"lr=0.5"})
 	addW2(p)
 	ctx := context.Background()
-	fresh, err := analyze(ctx, p.dir)
+	fresh, err := analyze(ctx, p.dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

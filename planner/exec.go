@@ -160,7 +160,10 @@ func (p *replayer) prepareSteps(ctx context.Context, row *Row, v *version) error
 		return err
 	}
 	p.status(row, "propagating")
-	notes, err := propagateInto(ctx, newPkg, v.pkg, p.opt.Names)
+	// The loads select the version's files as its build does: a file
+	// behind a tag the run was built with is part of it.
+	flags := buildFlags(run.Build)
+	notes, err := propagateInto(ctx, newPkg, v.pkg, p.opt.Names, flags)
 	v.notes = append(v.notes, notes...)
 	for _, n := range notes {
 		fmt.Fprintf(log, "propagate: %s\n", n)
@@ -168,7 +171,7 @@ func (p *replayer) prepareSteps(ctx context.Context, row *Row, v *version) error
 	if err != nil {
 		return err
 	}
-	a, err := analyze(ctx, v.pkg)
+	a, err := analyze(ctx, v.pkg, flags)
 	if err != nil {
 		return fmt.Errorf("version %s: %w", short(run.Snapshot), err)
 	}

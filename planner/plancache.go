@@ -38,11 +38,11 @@ func analysisDir(home string) string { return filepath.Join(home, "cache", "anal
 // cache when the files it reads have not changed since.
 func analyzeTree(ctx context.Context, home, dir string) (*analyzer.Analysis, error) {
 	if home == "" || cacheMax() == 0 {
-		return analyze(ctx, dir)
+		return analyze(ctx, dir, nil)
 	}
 	key, ok := analysisKey(home, dir)
 	if !ok {
-		return analyze(ctx, dir)
+		return analyze(ctx, dir, nil)
 	}
 	path := filepath.Join(analysisDir(home), key+".json")
 	if data, err := os.ReadFile(path); err == nil {
@@ -52,7 +52,7 @@ func analyzeTree(ctx context.Context, home, dir string) (*analyzer.Analysis, err
 			return &a, nil
 		}
 	}
-	a, err := analyze(ctx, dir)
+	a, err := analyze(ctx, dir, nil)
 	if err != nil {
 		return a, err
 	}

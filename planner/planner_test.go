@@ -249,7 +249,7 @@ func TestProgramWithoutMainLoopIsAllPrefix(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("GOFLAGS", "-mod=mod")
-	a, err := analyze(context.Background(), dir)
+	a, err := analyze(context.Background(), dir, nil)
 	if err != nil {
 		t.Fatalf("a program without a main loop must be replayable: %v", err)
 	}

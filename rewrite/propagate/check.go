@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"go/token"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -36,8 +35,12 @@ func (e TypeError) Error() string { return e.Pos.String() + ": " + e.Msg }
 // with its real dependencies, with files (names relative to dir) in place
 // of its own, and returns the errors of that package: parse and type
 // errors. An error means the package could not be loaded at all; it wraps
-// ErrUnchecked.
-func TypeErrors(dir string, files map[string][]byte) ([]TypeError, error) {
+// ErrUnchecked. Options (BuildFlags) say how the package is built.
+func TypeErrors(dir string, files map[string][]byte, opts ...Option) ([]TypeError, error) {
+	return typeErrors(dir, files, makeOptions(opts))
+}
+
+func typeErrors(dir string, files map[string][]byte, o options) ([]TypeError, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnchecked, err)
@@ -47,12 +50,11 @@ func TypeErrors(dir string, files map[string][]byte) ([]TypeError, error) {
 		overlay[filepath.Join(abs, filepath.FromSlash(name))] = src
 	}
 	cfg := &packages.Config{
-		Mode:    packages.NeedName | packages.NeedFiles | packages.NeedTypes | packages.NeedSyntax | packages.NeedTypesInfo,
-		Dir:     abs,
-		Overlay: overlay,
-		// As replay builds: the version's own module, never a workspace
-		// around the directory it was materialised in.
-		Env: append(os.Environ(), "GOWORK=off"),
+		Mode:       packages.NeedName | packages.NeedFiles | packages.NeedTypes | packages.NeedSyntax | packages.NeedTypesInfo,
+		Dir:        abs,
+		Overlay:    overlay,
+		Env:        o.env(),
+		BuildFlags: o.buildFlags,
 	}
 	pkgs, err := packages.Load(cfg, ".")
 	if err != nil {
@@ -109,9 +111,10 @@ func parsePos(s string) token.Position {
 // are not the statements' and are left to the build. It returns the
 // joined errors of the statements it failed, or an error wrapping
 // ErrUnchecked when the package cannot be loaded. Package calls it; replay
-// can call it again after its own edits.
+// can call it again after its own edits. The package is loaded with the
+// options Package was given.
 func (r *Result) Check(dir string) error {
-	errs, err := TypeErrors(dir, r.Files)
+	errs, err := typeErrors(dir, r.Files, r.opt)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package propagate
 import (
 	"fmt"
 	"go/ast"
-	"go/build"
 	"go/parser"
 	"go/scanner"
 	"go/token"
@@ -63,8 +62,9 @@ func (v *version) offset(pos token.Pos) int { return v.fset.Position(pos).Offset
 func (v *version) position(pos token.Pos) token.Position { return v.fset.Position(pos) }
 
 // readDir reads the package's Go files of dir: no tests, build constraints
-// of the current platform honoured.
-func readDir(dir string) (map[string][]byte, error) {
+// of the current platform and of o's build flags honoured.
+func readDir(dir string, o options) (map[string][]byte, error) {
+	bctx := o.context()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInput, err)
@@ -75,7 +75,7 @@ func readDir(dir string) (map[string][]byte, error) {
 		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
 			continue
 		}
-		if ok, err := build.Default.MatchFile(dir, name); err != nil || !ok {
+		if ok, err := bctx.MatchFile(dir, name); err != nil || !ok {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(dir, name))
@@ -94,7 +94,7 @@ func readDir(dir string) (map[string][]byte, error) {
 // positions (and so in messages). With pkgDir set (the version's directory
 // on disk), imported packages are loaded too, so that the types of what
 // they declare are known; when that fails, they are not.
-func load(fset *token.FileSet, label, dir string, srcs map[string][]byte, pkgDir string) (*version, error) {
+func load(fset *token.FileSet, label, dir string, srcs map[string][]byte, pkgDir string, o options) (*version, error) {
 	if len(srcs) == 0 {
 		return nil, fmt.Errorf("%w: %s version has no Go files", ErrInput, label)
 	}
@@ -121,7 +121,7 @@ func load(fset *token.FileSet, label, dir string, srcs map[string][]byte, pkgDir
 		asts = append(asts, f)
 	}
 	if pkgDir != "" {
-		v.pkg, v.info, v.imports = typecheckDeps(fset, pkgDir, v.files)
+		v.pkg, v.info, v.imports = typecheckDeps(fset, pkgDir, v.files, o)
 	}
 	if v.info == nil {
 		v.pkg, v.info, _ = typecheck(fset, asts)
@@ -199,7 +199,7 @@ func guessName(p string) string {
 // typecheckDeps type-checks the parsed files of the package in dir with its
 // imports loaded from the build (go/packages), or returns nil when the
 // package cannot be loaded or its files are not exactly those given.
-func typecheckDeps(fset *token.FileSet, dir string, files []*srcFile) (*types.Package, *types.Info, map[string]*types.Package) {
+func typecheckDeps(fset *token.FileSet, dir string, files []*srcFile, o options) (*types.Package, *types.Info, map[string]*types.Package) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, nil, nil
@@ -209,10 +209,11 @@ func typecheckDeps(fset *token.FileSet, dir string, files []*srcFile) (*types.Pa
 		byName[filepath.Join(abs, filepath.FromSlash(f.name))] = f.ast
 	}
 	cfg := &packages.Config{
-		Mode: packages.NeedName | packages.NeedFiles | packages.NeedTypes | packages.NeedSyntax | packages.NeedTypesInfo,
-		Dir:  abs,
-		Env:  append(os.Environ(), "GOWORK=off"),
-		Fset: fset,
+		Mode:       packages.NeedName | packages.NeedFiles | packages.NeedTypes | packages.NeedSyntax | packages.NeedTypesInfo,
+		Dir:        abs,
+		Env:        o.env(),
+		BuildFlags: o.buildFlags,
+		Fset:       fset,
 		ParseFile: func(fset *token.FileSet, name string, src []byte) (*ast.File, error) {
 			if f, ok := byName[name]; ok {
 				return f, nil

@@ -162,7 +162,8 @@ type Result struct {
 	Outcomes []Outcome
 
 	old   map[string][]byte
-	spans []span // by outcome: where its statement is in Files
+	opt   options // how the versions were loaded: Check loads so again
+	spans []span  // by outcome: where its statement is in Files
 }
 
 // Err joins the errors of the failed statements; nil when none failed.
@@ -177,17 +178,19 @@ func (r *Result) Err() error {
 }
 
 // Package carries the statements of targets from the package in newDir to
-// the package in oldDir. Files are not written: see Result.Write.
-func Package(newDir, oldDir string, targets []Target) (*Result, error) {
-	newSrc, err := readDir(newDir)
+// the package in oldDir. Files are not written: see Result.Write. Options
+// (BuildFlags) say how the versions are built.
+func Package(newDir, oldDir string, targets []Target, opts ...Option) (*Result, error) {
+	o := makeOptions(opts)
+	newSrc, err := readDir(newDir, o)
 	if err != nil {
 		return nil, err
 	}
-	oldSrc, err := readDir(oldDir)
+	oldSrc, err := readDir(oldDir, o)
 	if err != nil {
 		return nil, err
 	}
-	return run(newSrc, oldSrc, filepath.ToSlash(newDir), filepath.ToSlash(oldDir), targets, newDir, oldDir)
+	return run(newSrc, oldSrc, filepath.ToSlash(newDir), filepath.ToSlash(oldDir), targets, newDir, oldDir, o)
 }
 
 // Sources is Package over in-memory files (file name → contents). In
@@ -196,13 +199,13 @@ func Package(newDir, oldDir string, targets []Target) (*Result, error) {
 // only their types can tell (a field an imported type lacks) is left to
 // Result.Check or the build.
 func Sources(newSrc, oldSrc map[string][]byte, targets []Target) (*Result, error) {
-	return run(newSrc, oldSrc, "new", "old", targets, "", "")
+	return run(newSrc, oldSrc, "new", "old", targets, "", "", options{})
 }
 
 // run propagates. With the versions' directories on disk (newPkg, checkDir)
 // both are type-checked with their dependencies, and the output is
 // type-checked in checkDir, the statements that fail it dropped.
-func run(newSrc, oldSrc map[string][]byte, newDir, oldDir string, targets []Target, newPkg, checkDir string) (*Result, error) {
+func run(newSrc, oldSrc map[string][]byte, newDir, oldDir string, targets []Target, newPkg, checkDir string, o options) (*Result, error) {
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("%w: no target given (a log name or file.go:LINE)", ErrNoStatement)
 	}
@@ -214,9 +217,9 @@ func run(newSrc, oldSrc map[string][]byte, newDir, oldDir string, targets []Targ
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		ov, oerr = load(fset, "old", oldDir, oldSrc, checkDir)
+		ov, oerr = load(fset, "old", oldDir, oldSrc, checkDir, o)
 	}()
-	nv, err := load(fset, "new", newDir, newSrc, newPkg)
+	nv, err := load(fset, "new", newDir, newSrc, newPkg, o)
 	<-done
 	if err != nil {
 		return nil, err
@@ -240,7 +243,7 @@ func run(newSrc, oldSrc map[string][]byte, newDir, oldDir string, targets []Targ
 			errs, ok = ov.checkWith(checkDir, res.Files)
 		}
 		if !ok {
-			if errs, err = TypeErrors(checkDir, res.Files); err != nil {
+			if errs, err = typeErrors(checkDir, res.Files, o); err != nil {
 				return nil, err
 			}
 		}
@@ -263,6 +266,7 @@ func run(newSrc, oldSrc map[string][]byte, newDir, oldDir string, targets []Targ
 		}
 		res = p.result(oldSrc)
 	}
+	res.opt = o
 	return res, nil
 }
 
