@@ -121,9 +121,20 @@ func replacedDirs(h io.Writer, root string, run *Run) error {
 }
 
 // fingerprint writes the path, size and modification time of each file
-// under dir that a build may read (not under dot, underscore or testdata
-// directories) to h.
+// under dir that a build may read to h.
 func fingerprint(h io.Writer, dir string) {
+	walkBuildFiles(h, dir, func(p, rel string, d fs.DirEntry) {
+		if info, err := d.Info(); err == nil {
+			fmt.Fprintf(h, "file %q %d %d\n", rel, info.Size(), info.ModTime().UnixNano())
+		}
+	})
+}
+
+// walkBuildFiles calls fn for each file under dir that the go command may
+// read, skipping dot, underscore and testdata directories as it does, and
+// writes a line to h for each path it cannot read, so that a change in
+// what is readable changes the hash too.
+func walkBuildFiles(h io.Writer, dir string, fn func(p, rel string, d fs.DirEntry)) {
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			fmt.Fprintf(h, "unreadable %q\n", p)
@@ -136,10 +147,8 @@ func fingerprint(h io.Writer, dir string) {
 			}
 			return nil
 		}
-		if info, err := d.Info(); err == nil {
-			rel, _ := filepath.Rel(dir, p)
-			fmt.Fprintf(h, "file %q %d %d\n", rel, info.Size(), info.ModTime().UnixNano())
-		}
+		rel, _ := filepath.Rel(dir, p)
+		fn(p, rel, d)
 		return nil
 	})
 }

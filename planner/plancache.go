@@ -109,29 +109,17 @@ func analysisKey(home, dir string) (string, bool) {
 // and go.sum under dir (not under dot, underscore or testdata
 // directories, which go/packages does not load).
 func sourceHashes(h io.Writer, dir string) {
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			fmt.Fprintf(h, "unreadable %q\n", p)
-			return nil
-		}
+	walkBuildFiles(h, dir, func(p, rel string, d fs.DirEntry) {
 		name := d.Name()
-		if d.IsDir() {
-			if p != dir && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
 		if !strings.HasSuffix(name, ".go") && name != "go.mod" && name != "go.sum" {
-			return nil
+			return
 		}
 		data, err := os.ReadFile(p)
 		if err != nil {
 			fmt.Fprintf(h, "unreadable %q\n", p)
-			return nil
+			return
 		}
-		rel, _ := filepath.Rel(dir, p)
 		fmt.Fprintf(h, "file %q %x\n", rel, sha256.Sum256(data))
-		return nil
 	})
 }
 
