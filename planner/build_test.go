@@ -107,38 +107,7 @@ func TestReplayUsesRecordedBuild(t *testing.T) {
 	if err := p.Write("main.go", []byte(src)); err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	opt := Options{Names: []string{"w2"}, Workers: 2, Root: dir, Home: home}
-	st, err := storage.Open(ctx, home, storage.WithMessages(&bytes.Buffer{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	runs, err := MissingRuns(ctx, st, opt.Names, "")
-	st.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Plan(ctx, opt, runs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range Execute(ctx, s, opt) {
-		if o.Err != nil {
-			t.Fatalf("replay: %v\n%s", o.Err, o.Log)
-		}
-	}
-	st, err = storage.Open(ctx, home, storage.WithMessages(&bytes.Buffer{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	f, err := st.Dataframe(ctx, "w", "w2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.Len() != 4 {
-		t.Fatalf("%d rows, want 4", f.Len())
-	}
+	f := replayW2(t, dir, home)
 	for i := range f.Len() {
 		w, _ := f.Value(i, "w").(float64)
 		w2, ok := f.Value(i, "w2").(float64)
@@ -199,6 +168,20 @@ func TestReplayLoadsRecordedTags(t *testing.T) {
 	if err := p.Write("tag_off.go", []byte("//go:build !special\n\npackage main\n\nconst tagFactor = 1.0\n\nconst tagBonus = 0.5\n")); err != nil {
 		t.Fatal(err)
 	}
+	f := replayW2(t, dir, home)
+	for i := range f.Len() {
+		w, _ := f.Value(i, "w").(float64)
+		w2, ok := f.Value(i, "w2").(float64)
+		if !ok || math.Float64bits(w+0.5) != math.Float64bits(w2) {
+			t.Errorf("epoch %d: w2 = %v, want %v (w+tagBonus of the recorded build)", i, f.Value(i, "w2"), w+0.5)
+		}
+	}
+}
+
+// replayW2 replays w2 into the runs of the project in dir on two workers
+// and returns the dataframe of w and w2, one row per epoch of its run.
+func replayW2(t *testing.T, dir, home string) *storage.Frame {
+	t.Helper()
 	ctx := context.Background()
 	opt := Options{Names: []string{"w2"}, Workers: 2, Root: dir, Home: home}
 	st, err := storage.Open(ctx, home, storage.WithMessages(&bytes.Buffer{}))
@@ -231,11 +214,5 @@ func TestReplayLoadsRecordedTags(t *testing.T) {
 	if f.Len() != 4 {
 		t.Fatalf("%d rows, want 4", f.Len())
 	}
-	for i := range f.Len() {
-		w, _ := f.Value(i, "w").(float64)
-		w2, ok := f.Value(i, "w2").(float64)
-		if !ok || math.Float64bits(w+0.5) != math.Float64bits(w2) {
-			t.Errorf("epoch %d: w2 = %v, want %v (w+tagBonus of the recorded build)", i, f.Value(i, "w2"), w+0.5)
-		}
-	}
+	return f
 }
