@@ -229,6 +229,40 @@ func (r *Repo) track(remote string, records, shadow plumbing.Hash) error {
 	return nil
 }
 
+// exchange is what Push and Pull share once begun: the records lock
+// held, the remote resolved and the home recorded.
+type exchange struct {
+	unlock func()
+	start  time.Time
+	prog   *progress
+	res    *Result
+	rem    *git.Remote
+	track  string
+}
+
+// begin takes the records lock, resolves remote (default origin) and
+// records the home, as both Push and Pull start.
+func (r *Repo) begin(ctx context.Context, remote string, opt Options) (*exchange, error) {
+	unlock, err := r.lock(r.recordsLock(), time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	x := &exchange{unlock: unlock, start: time.Now(), prog: newProgress(opt), res: &Result{}}
+	if x.rem, x.track, err = r.remote(remote); err != nil {
+		unlock()
+		return nil, err
+	}
+	x.res.Remote = remote
+	if x.res.Remote == "" {
+		x.res.Remote = DefaultRemote
+	}
+	if err := r.record(ctx, opt, x.prog, x.res); err != nil {
+		unlock()
+		return nil, err
+	}
+	return x, nil
+}
+
 // Push records the home (as Record does), merges what the remote has that
 // this clone lacks (as Pull does, without unpacking it), and pushes the
 // records ref and flor.shadow to the remote (default origin): a
@@ -236,25 +270,12 @@ func (r *Repo) track(remote string, records, shadow plumbing.Hash) error {
 // once all objects have arrived, so an interrupted push leaves it as it
 // was, and pushing again completes.
 func (r *Repo) Push(ctx context.Context, remote string, opt Options) (*Result, error) {
-	unlock, err := r.lock(r.recordsLock(), time.Minute)
+	x, err := r.begin(ctx, remote, opt)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	start := time.Now()
-	prog := newProgress(opt)
-	res := &Result{}
-	rem, track, err := r.remote(remote)
-	if err != nil {
-		return nil, err
-	}
-	res.Remote = remote
-	if res.Remote == "" {
-		res.Remote = DefaultRemote
-	}
-	if err := r.record(ctx, opt, prog, res); err != nil {
-		return nil, err
-	}
+	defer x.unlock()
+	start, prog, res, rem, track := x.start, x.prog, x.res, x.rem, x.track
 	for attempt := 0; ; attempt++ {
 		records, shadow, err := r.remoteTips(ctx, rem)
 		if err != nil {
@@ -313,25 +334,12 @@ func (r *Repo) Push(ctx context.Context, remote string, opt Options) (*Result, e
 // comment for conflicts) and unpacks the result into the home. Pulling
 // again changes nothing.
 func (r *Repo) Pull(ctx context.Context, remote string, opt Options) (*Result, error) {
-	unlock, err := r.lock(r.recordsLock(), time.Minute)
+	x, err := r.begin(ctx, remote, opt)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	start := time.Now()
-	prog := newProgress(opt)
-	res := &Result{}
-	rem, track, err := r.remote(remote)
-	if err != nil {
-		return nil, err
-	}
-	res.Remote = remote
-	if res.Remote == "" {
-		res.Remote = DefaultRemote
-	}
-	if err := r.record(ctx, opt, prog, res); err != nil {
-		return nil, err
-	}
+	defer x.unlock()
+	start, prog, res, rem, track := x.start, x.prog, x.res, x.rem, x.track
 	records, shadow, err := r.remoteTips(ctx, rem)
 	if err != nil {
 		return nil, err
