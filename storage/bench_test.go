@@ -172,3 +172,76 @@ func BenchmarkExportParquet(b *testing.B) {
 	b.Logf("export: %v per export; %d bytes of Parquet for %d bytes of run file (%.3f)",
 		total/time.Duration(b.N), size, fi.Size(), float64(size)/float64(fi.Size()))
 }
+
+// BenchmarkIngestManySmall measures the first ingest of 10,000 small run
+// files (2 epochs of 5 steps each), where saving the ingest state, a row per
+// file and per run, weighs as much as the records.
+//
+//	go test -run '^$' -bench IngestManySmall -benchtime 1x ./storage/
+func BenchmarkIngestManySmall(b *testing.B) {
+	const files = 10000
+	src := filepath.Join(b.TempDir(), "runs")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	var records int64
+	for i := range files {
+		ts := t0.Add(time.Duration(i) * time.Second)
+		var buf []byte
+		line := func(format string, args ...any) { buf = fmt.Appendf(buf, format+"\n", args...); records++ }
+		line(`{"k":"run","v":1,"projid":"ml","tstamp":%q,"filename":"train","snapshot":"abc","kwargs":{"lr":"%d"},"pid":1,"host":"elsewhere","argv":["train"]}`,
+			record.FormatTime(ts), i%7)
+		line(`{"k":"log","c":0,"n":"lr","t":"int","v":%d,"arg":true}`, i%7)
+		c := 1
+		for e := range 2 {
+			ec := c
+			c++
+			line(`{"k":"ctx","c":%d,"p":0,"n":"epoch","i":%d,"v":%d}`, ec, e, e)
+			for s := range 5 {
+				line(`{"k":"ctx","c":%d,"p":%d,"n":"step","i":%d,"v":%d}`, c, ec, s, s)
+				line(`{"k":"log","c":%d,"n":"loss","t":"float","v":%g}`, c, float64(10-s-e))
+				c++
+			}
+			line(`{"k":"log","c":%d,"n":"val_acc","t":"float","v":0.5}`, ec)
+		}
+		line(`{"k":"end","status":"finished","t":%q}`, record.FormatTime(ts.Add(time.Minute)))
+		if err := os.WriteFile(filepath.Join(src, tstampName(ts)+".jsonl"), buf, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	var total, cpu time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		home := b.TempDir()
+		os.MkdirAll(filepath.Join(home, "runs"), 0o755)
+		for _, e := range entries {
+			if err := os.Link(filepath.Join(src, e.Name()), filepath.Join(home, "runs", e.Name())); err != nil {
+				b.Fatal(err)
+			}
+		}
+		s, err := openNoIngest(context.Background(), home, WithMessages(nil))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start, cpu0 := time.Now(), cpuTime()
+		st, err := s.Ingest(context.Background())
+		total += time.Since(start)
+		cpu += cpuTime() - cpu0
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if st.Records != records {
+			b.Fatalf("ingested %d records, want %d", st.Records, records)
+		}
+		s.Close()
+		b.StartTimer()
+	}
+	b.Logf("first ingest of %d small files (%d records): %v per run (%v of CPU)", files, records, total/time.Duration(b.N), cpu/time.Duration(b.N))
+}

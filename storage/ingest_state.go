@@ -174,7 +174,9 @@ func (in *ingester) load(ctx context.Context) error {
 	return q.QueryRowContext(ctx, `SELECT COALESCE(max(sid), 0) + 1 FROM raw.sources`).Scan(&in.nextSid)
 }
 
-// save writes the small tables back.
+// save writes the small tables back, a few multi-row statements per table
+// rather than one per file or run: inside the ingest's one transaction, so a
+// crash still loses the whole ingest or nothing.
 func (in *ingester) save(ctx context.Context, todo []*fileRow) error {
 	exec := func(q string, args ...any) error {
 		if _, err := in.conn.ExecContext(ctx, q, args...); err != nil {
@@ -182,37 +184,54 @@ func (in *ingester) save(ctx context.Context, todo []*fileRow) error {
 		}
 		return nil
 	}
+	// Known files are deleted and written again with the new ones.
+	del := stmtBatch{exec: exec, head: `DELETE FROM raw.files WHERE path IN (`, tail: `)`, cols: 1}
+	ins := stmtBatch{exec: exec, head: `INSERT INTO raw.files VALUES `, cols: 5}
 	for _, f := range todo {
-		switch {
-		case f.sid < 0:
-			// Unreadable (see unreadable): not remembered, so read again.
-			if f.known {
-				if err := exec(`DELETE FROM raw.files WHERE path = ?`, f.path); err != nil {
-					return err
-				}
-			}
-		case f.known:
-			if err := exec(`UPDATE raw.files SET sid = ?, off = ?, lines = ?, torn = ? WHERE path = ?`, f.sid, f.off, f.lines, f.torn, f.path); err != nil {
-				return err
-			}
-		default:
-			if err := exec(`INSERT INTO raw.files VALUES (?, ?, ?, ?, ?)`, f.path, f.sid, f.off, f.lines, f.torn); err != nil {
+		if f.known {
+			if err := del.add(f.path); err != nil {
 				return err
 			}
 		}
 	}
+	if err := del.flush(); err != nil {
+		return err
+	}
+	for _, f := range todo {
+		// Unreadable (sid < 0, see unreadable): not remembered, so read again.
+		if f.sid >= 0 {
+			if err := ins.add(f.path, f.sid, f.off, f.lines, f.torn); err != nil {
+				return err
+			}
+		}
+	}
+	if err := ins.flush(); err != nil {
+		return err
+	}
+	ins = stmtBatch{exec: exec, head: `INSERT INTO raw.sources VALUES `, cols: 6}
 	for _, src := range in.sources {
-		if err := exec(`INSERT INTO raw.sources VALUES (?, ?, ?, ?, ?, ?)`, src.sid, src.rid, src.kind, src.path,
-			nullString(src.replayID), nullString(src.replayName)); err != nil {
+		if err := ins.add(src.sid, src.rid, src.kind, src.path, nullString(src.replayID), nullString(src.replayName)); err != nil {
 			return err
 		}
 	}
+	if err := ins.flush(); err != nil {
+		return err
+	}
+	del = stmtBatch{exec: exec, head: `DELETE FROM raw.runs WHERE rid IN (`, tail: `)`, cols: 1}
+	for _, r := range in.runList {
+		if r.dirty {
+			if err := del.add(r.rid); err != nil {
+				return err
+			}
+		}
+	}
+	if err := del.flush(); err != nil {
+		return err
+	}
+	ins = stmtBatch{exec: exec, head: `INSERT INTO raw.runs VALUES `, cols: 16}
 	for _, r := range in.runList {
 		if !r.dirty {
 			continue
-		}
-		if err := exec(`DELETE FROM raw.runs WHERE rid = ?`, r.rid); err != nil {
-			return err
 		}
 		var sid, ended, pid any
 		if r.sid != 0 {
@@ -221,46 +240,40 @@ func (in *ingester) save(ctx context.Context, todo []*fileRow) error {
 		if !r.ended.IsZero() {
 			ended = r.ended
 		}
-		if err := exec(`INSERT INTO raw.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			r.rid, r.key.projid, r.key.tstamp, r.key.filename, sid, nullString(r.path), r.version,
+		if err := ins.add(r.rid, r.key.projid, r.key.tstamp, r.key.filename, sid, nullString(r.path), r.version,
 			r.snapshot, r.kwargs, r.argv, pid, r.host, r.liveness, ended, r.status, nullString(r.slurm)); err != nil {
 			return err
 		}
 	}
+	if err := ins.flush(); err != nil {
+		return err
+	}
+	ins = stmtBatch{exec: exec, head: `INSERT INTO raw.names VALUES `, cols: 2}
 	for i, n := range in.newName {
-		if err := exec(`INSERT INTO raw.names VALUES (?, ?)`, in.nextNid-int32(len(in.newName))+int32(i), n); err != nil {
+		if err := ins.add(in.nextNid-int32(len(in.newName))+int32(i), n); err != nil {
 			return err
 		}
 	}
+	if err := ins.flush(); err != nil {
+		return err
+	}
+	del = stmtBatch{exec: exec, head: `DELETE FROM raw.stats WHERE sid IN (`, tail: `)`, cols: 1}
 	for sid := range in.touched {
-		if err := exec(`DELETE FROM raw.stats WHERE sid = ?`, sid); err != nil {
+		if err := del.add(sid); err != nil {
 			return err
 		}
 	}
-	if len(in.stats) > 0 {
-		var b strings.Builder
-		var args []any
-		flush := func() error {
-			if len(args) == 0 {
-				return nil
-			}
-			err := exec(`INSERT INTO raw.stats VALUES `+strings.TrimSuffix(b.String(), ","), args...)
-			b.Reset()
-			args = args[:0]
+	if err := del.flush(); err != nil {
+		return err
+	}
+	ins = stmtBatch{exec: exec, head: `INSERT INTO raw.stats VALUES `, cols: 7}
+	for k, st := range in.stats {
+		if err := ins.add(k.sid, k.nid, k.sig, st.n, st.kinds, st.flags, st.dups); err != nil {
 			return err
 		}
-		for k, st := range in.stats {
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?),")
-			args = append(args, k.sid, k.nid, k.sig, st.n, st.kinds, st.flags, st.dups)
-			if len(args) >= 700 {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		}
-		if err := flush(); err != nil {
-			return err
-		}
+	}
+	if err := ins.flush(); err != nil {
+		return err
 	}
 	if in.unresolved {
 		// Logs of contexts that were closed when they were logged: copy the
@@ -270,18 +283,74 @@ func (in *ingester) save(ctx context.Context, todo []*fileRow) error {
 			return err
 		}
 	}
+	del = stmtBatch{exec: exec, head: `DELETE FROM raw.sigs WHERE id IN (`, tail: `)`, cols: 1}
 	for _, g := range in.sigByID {
-		if g == nil || !g.dirty {
-			continue
-		}
-		if err := exec(`DELETE FROM raw.sigs WHERE id = ?`, g.id); err != nil {
-			return err
-		}
-		if err := exec(`INSERT INTO raw.sigs VALUES (?, ?, ?, ?, ?)`, g.id, g.parent, g.name, g.depth, g.vtypes); err != nil {
-			return err
+		if g != nil && g.dirty {
+			if err := del.add(g.id); err != nil {
+				return err
+			}
 		}
 	}
+	if err := del.flush(); err != nil {
+		return err
+	}
+	ins = stmtBatch{exec: exec, head: `INSERT INTO raw.sigs VALUES `, cols: 5}
+	for _, g := range in.sigByID {
+		if g != nil && g.dirty {
+			if err := ins.add(g.id, g.parent, g.name, g.depth, g.vtypes); err != nil {
+				return err
+			}
+		}
+	}
+	return ins.flush()
+}
+
+// batchArgs bounds the parameters of one statement: large enough that
+// 10,000 runs take a few statements, small enough to keep binding cheap.
+const batchArgs = 4000
+
+// stmtBatch builds one multi-row statement: head, then a tuple of cols
+// placeholders per row (or, for cols == 1, one placeholder per row, for an
+// IN list), then tail; it runs the statement whenever batchArgs are bound.
+type stmtBatch struct {
+	exec       func(q string, args ...any) error
+	head, tail string
+	cols       int
+	b          strings.Builder
+	args       []any
+}
+
+func (t *stmtBatch) add(row ...any) error {
+	if len(t.args) > 0 {
+		t.b.WriteByte(',')
+	}
+	if t.cols == 1 {
+		t.b.WriteByte('?')
+	} else {
+		t.b.WriteByte('(')
+		for i := range t.cols {
+			if i > 0 {
+				t.b.WriteString(", ")
+			}
+			t.b.WriteByte('?')
+		}
+		t.b.WriteByte(')')
+	}
+	t.args = append(t.args, row...)
+	if len(t.args) >= batchArgs {
+		return t.flush()
+	}
 	return nil
+}
+
+func (t *stmtBatch) flush() error {
+	if len(t.args) == 0 {
+		return nil
+	}
+	err := t.exec(t.head+t.b.String()+t.tail, t.args...)
+	t.b.Reset()
+	t.args = t.args[:0]
+	return err
 }
 
 func (in *ingester) intern(b []byte) string {
