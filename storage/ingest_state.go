@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"path"
 	"strings"
 	"time"
+
+	"github.com/duckdb/duckdb-go/v2"
 
 	"github.com/flordb/flor/internal/record"
 )
@@ -174,8 +177,9 @@ func (in *ingester) load(ctx context.Context) error {
 	return q.QueryRowContext(ctx, `SELECT COALESCE(max(sid), 0) + 1 FROM raw.sources`).Scan(&in.nextSid)
 }
 
-// save writes the small tables back, a few multi-row statements per table
-// rather than one per file or run: inside the ingest's one transaction, so a
+// save writes the small tables back: the new rows through appenders, the
+// replaced ones deleted by multi-row statements, rather than a statement
+// per file and run. All of it is inside the ingest's one transaction, so a
 // crash still loses the whole ingest or nothing.
 func (in *ingester) save(ctx context.Context, todo []*fileRow) error {
 	exec := func(q string, args ...any) error {
@@ -184,9 +188,8 @@ func (in *ingester) save(ctx context.Context, todo []*fileRow) error {
 		}
 		return nil
 	}
-	// Known files are deleted and written again with the new ones.
-	del := stmtBatch{exec: exec, head: `DELETE FROM raw.files WHERE path IN (`, tail: `)`, cols: 1}
-	ins := stmtBatch{exec: exec, head: `INSERT INTO raw.files VALUES `, cols: 5}
+	// Known files are deleted and appended again with the new ones.
+	del := deleteBatch{exec: exec, head: `DELETE FROM raw.files WHERE path IN (`}
 	for _, f := range todo {
 		if f.known {
 			if err := del.add(f.path); err != nil {
@@ -197,27 +200,32 @@ func (in *ingester) save(ctx context.Context, todo []*fileRow) error {
 	if err := del.flush(); err != nil {
 		return err
 	}
-	for _, f := range todo {
-		// Unreadable (sid < 0, see unreadable): not remembered, so read again.
-		if f.sid >= 0 {
-			if err := ins.add(f.path, f.sid, f.off, f.lines, f.torn); err != nil {
+	err := in.appendRows("files", func(add func(...driver.Value) error) error {
+		for _, f := range todo {
+			// Unreadable (sid < 0, see unreadable): not remembered, so read again.
+			if f.sid >= 0 {
+				if err := add(f.path, f.sid, f.off, f.lines, f.torn); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = in.appendRows("sources", func(add func(...driver.Value) error) error {
+		for _, src := range in.sources {
+			if err := add(src.sid, src.rid, src.kind, src.path, nullString(src.replayID), nullString(src.replayName)); err != nil {
 				return err
 			}
 		}
-	}
-	if err := ins.flush(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	ins = stmtBatch{exec: exec, head: `INSERT INTO raw.sources VALUES `, cols: 6}
-	for _, src := range in.sources {
-		if err := ins.add(src.sid, src.rid, src.kind, src.path, nullString(src.replayID), nullString(src.replayName)); err != nil {
-			return err
-		}
-	}
-	if err := ins.flush(); err != nil {
-		return err
-	}
-	del = stmtBatch{exec: exec, head: `DELETE FROM raw.runs WHERE rid IN (`, tail: `)`, cols: 1}
+	del = deleteBatch{exec: exec, head: `DELETE FROM raw.runs WHERE rid IN (`}
 	for _, r := range in.runList {
 		if r.dirty {
 			if err := del.add(r.rid); err != nil {
@@ -228,36 +236,40 @@ func (in *ingester) save(ctx context.Context, todo []*fileRow) error {
 	if err := del.flush(); err != nil {
 		return err
 	}
-	ins = stmtBatch{exec: exec, head: `INSERT INTO raw.runs VALUES `, cols: 16}
-	for _, r := range in.runList {
-		if !r.dirty {
-			continue
+	err = in.appendRows("runs", func(add func(...driver.Value) error) error {
+		for _, r := range in.runList {
+			if !r.dirty {
+				continue
+			}
+			var sid, ended, pid driver.Value
+			if r.sid != 0 {
+				sid, pid = r.sid, r.pid
+			}
+			if !r.ended.IsZero() {
+				ended = r.ended
+			}
+			if err := add(r.rid, r.key.projid, r.key.tstamp, r.key.filename, sid, nullString(r.path), int32(r.version),
+				r.snapshot, r.kwargs, r.argv, pid, r.host, r.liveness, ended, r.status, nullString(r.slurm)); err != nil {
+				return err
+			}
 		}
-		var sid, ended, pid any
-		if r.sid != 0 {
-			sid, pid = r.sid, r.pid
-		}
-		if !r.ended.IsZero() {
-			ended = r.ended
-		}
-		if err := ins.add(r.rid, r.key.projid, r.key.tstamp, r.key.filename, sid, nullString(r.path), r.version,
-			r.snapshot, r.kwargs, r.argv, pid, r.host, r.liveness, ended, r.status, nullString(r.slurm)); err != nil {
-			return err
-		}
-	}
-	if err := ins.flush(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	ins = stmtBatch{exec: exec, head: `INSERT INTO raw.names VALUES `, cols: 2}
-	for i, n := range in.newName {
-		if err := ins.add(in.nextNid-int32(len(in.newName))+int32(i), n); err != nil {
-			return err
+	err = in.appendRows("names", func(add func(...driver.Value) error) error {
+		for i, n := range in.newName {
+			if err := add(in.nextNid-int32(len(in.newName))+int32(i), n); err != nil {
+				return err
+			}
 		}
-	}
-	if err := ins.flush(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	del = stmtBatch{exec: exec, head: `DELETE FROM raw.stats WHERE sid IN (`, tail: `)`, cols: 1}
+	del = deleteBatch{exec: exec, head: `DELETE FROM raw.stats WHERE sid IN (`}
 	for sid := range in.touched {
 		if err := del.add(sid); err != nil {
 			return err
@@ -266,13 +278,15 @@ func (in *ingester) save(ctx context.Context, todo []*fileRow) error {
 	if err := del.flush(); err != nil {
 		return err
 	}
-	ins = stmtBatch{exec: exec, head: `INSERT INTO raw.stats VALUES `, cols: 7}
-	for k, st := range in.stats {
-		if err := ins.add(k.sid, k.nid, k.sig, st.n, st.kinds, st.flags, st.dups); err != nil {
-			return err
+	err = in.appendRows("stats", func(add func(...driver.Value) error) error {
+		for k, st := range in.stats {
+			if err := add(k.sid, k.nid, k.sig, st.n, int32(st.kinds), int32(st.flags), st.dups); err != nil {
+				return err
+			}
 		}
-	}
-	if err := ins.flush(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	if in.unresolved {
@@ -283,7 +297,7 @@ func (in *ingester) save(ctx context.Context, todo []*fileRow) error {
 			return err
 		}
 	}
-	del = stmtBatch{exec: exec, head: `DELETE FROM raw.sigs WHERE id IN (`, tail: `)`, cols: 1}
+	del = deleteBatch{exec: exec, head: `DELETE FROM raw.sigs WHERE id IN (`}
 	for _, g := range in.sigByID {
 		if g != nil && g.dirty {
 			if err := del.add(g.id); err != nil {
@@ -294,60 +308,68 @@ func (in *ingester) save(ctx context.Context, todo []*fileRow) error {
 	if err := del.flush(); err != nil {
 		return err
 	}
-	ins = stmtBatch{exec: exec, head: `INSERT INTO raw.sigs VALUES `, cols: 5}
-	for _, g := range in.sigByID {
-		if g != nil && g.dirty {
-			if err := ins.add(g.id, g.parent, g.name, g.depth, g.vtypes); err != nil {
-				return err
+	return in.appendRows("sigs", func(add func(...driver.Value) error) error {
+		for _, g := range in.sigByID {
+			if g != nil && g.dirty {
+				if err := add(g.id, g.parent, g.name, g.depth, int32(g.vtypes)); err != nil {
+					return err
+				}
 			}
 		}
+		return nil
+	})
+}
+
+// appendRows appends the rows rows gives to raw.table through an appender
+// on the ingest's connection, so inside its transaction.
+func (in *ingester) appendRows(table string, rows func(add func(...driver.Value) error) error) error {
+	err := in.conn.Raw(func(dc any) error {
+		a, err := duckdb.NewAppender(dc.(driver.Conn), "", "raw", table)
+		if err != nil {
+			return err
+		}
+		if err := rows(a.AppendRow); err != nil {
+			a.Close()
+			return err
+		}
+		return a.Close()
+	})
+	if err != nil {
+		return fmt.Errorf("%s: save ingest state: raw.%s: %w", in.s.path, table, err)
 	}
-	return ins.flush()
+	return nil
 }
 
-// batchArgs bounds the parameters of one statement: large enough that
-// 10,000 runs take a few statements, small enough to keep binding cheap.
-const batchArgs = 4000
+// deleteArgs bounds the keys of one DELETE: 10,000 runs take a few
+// statements, and binding stays cheap.
+const deleteArgs = 2000
 
-// stmtBatch builds one multi-row statement: head, then a tuple of cols
-// placeholders per row (or, for cols == 1, one placeholder per row, for an
-// IN list), then tail; it runs the statement whenever batchArgs are bound.
-type stmtBatch struct {
-	exec       func(q string, args ...any) error
-	head, tail string
-	cols       int
-	b          strings.Builder
-	args       []any
+// deleteBatch builds DELETE statements of the form head ?, ?, ... ) and
+// runs one whenever deleteArgs keys are bound.
+type deleteBatch struct {
+	exec func(q string, args ...any) error
+	head string
+	b    strings.Builder
+	args []any
 }
 
-func (t *stmtBatch) add(row ...any) error {
+func (t *deleteBatch) add(key any) error {
 	if len(t.args) > 0 {
 		t.b.WriteByte(',')
 	}
-	if t.cols == 1 {
-		t.b.WriteByte('?')
-	} else {
-		t.b.WriteByte('(')
-		for i := range t.cols {
-			if i > 0 {
-				t.b.WriteString(", ")
-			}
-			t.b.WriteByte('?')
-		}
-		t.b.WriteByte(')')
-	}
-	t.args = append(t.args, row...)
-	if len(t.args) >= batchArgs {
+	t.b.WriteByte('?')
+	t.args = append(t.args, key)
+	if len(t.args) >= deleteArgs {
 		return t.flush()
 	}
 	return nil
 }
 
-func (t *stmtBatch) flush() error {
+func (t *deleteBatch) flush() error {
 	if len(t.args) == 0 {
 		return nil
 	}
-	err := t.exec(t.head+t.b.String()+t.tail, t.args...)
+	err := t.exec(t.head+t.b.String()+")", t.args...)
 	t.b.Reset()
 	t.args = t.args[:0]
 	return err
