@@ -37,6 +37,7 @@ const maxWarnings = 20
 
 // ingester holds the state of one Ingest.
 type ingester struct {
+	readBuf []byte // see file
 	s       *Store
 	conn    *sql.Conn
 	st      *IngestStats

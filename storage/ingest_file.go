@@ -87,7 +87,14 @@ func (in *ingester) file(ctx context.Context, fs *fileState) error {
 	}
 	in.st.Files++
 
-	buf := make([]byte, 0, 1<<20)
+	// One buffer for all the files of an ingest: a fresh 1 MiB per file
+	// was most of the first ingest of many small files. Lines never keep
+	// slices of it (they are overwritten within a file already).
+	if in.readBuf == nil {
+		in.readBuf = make([]byte, 0, 1<<20)
+	}
+	buf := in.readBuf[:0]
+	defer func() { in.readBuf = buf[:0] }()
 	for !fs.stop {
 		if len(buf) == cap(buf) {
 			nb := make([]byte, len(buf), 2*cap(buf))
