@@ -1,72 +1,298 @@
 package planner
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/flordb/flor/runtime"
 )
 
-// Costs the planner assumes for work no run records.
+// The estimate of a run's replay charges what its replay does:
+//   - preparing its version (materialise, propagate, instrument, build),
+//     or taking it out of the version cache;
+//   - each worker's start: the program starting, reading the run, and its
+//     prefix as the run recorded it;
+//   - the restores: the checkpoint bytes each worker reads, at the rate
+//     replays in this flor home have read and decoded them;
+//   - the recorded time of each iteration's parts that must run;
+//   - then, once each worker has timed its first iteration, the new
+//     statements' own work, which no record holds (see revise).
+//
+// What no run records (preparing, starting, the restore rate, the finish)
+// is measured by each replay and kept in the flor home (costsFile) for the
+// next estimates.
+
+// Costs the planner assumes until a replay in the flor home measured them.
 const (
-	// buildCost: building one version with a warm Go build cache, until
-	// a replay in this flor home has measured it.
-	buildCost = 3 * time.Second
-	// restoreCost: reading and decoding one checkpoint.
-	restoreCost = 50 * time.Millisecond
+	defaultPrepare = 3 * time.Second
+	defaultCached  = 50 * time.Millisecond
+	defaultStart   = 200 * time.Millisecond
+	defaultFinish  = 50 * time.Millisecond
+	defaultRate    = 200 << 20 // checkpoint bytes read and decoded per second
 )
 
-// buildStats is where the last measured build time is kept.
-func buildStats(home string) string { return filepath.Join(home, "logs", "build-seconds") }
-
-// lastBuild is the last measured build time in home, else buildCost.
-func lastBuild(home string) time.Duration {
-	data, err := os.ReadFile(buildStats(home))
-	if err != nil {
-		return buildCost
-	}
-	s, err := strconv.ParseFloat(strings.TrimSpace(string(data)), 64)
-	if err != nil || s <= 0 {
-		return buildCost
-	}
-	return time.Duration(s * float64(time.Second))
+// costs are the measured costs of the steps no run records.
+type costs struct {
+	// Per program (the run's Filename): preparing a version of it, and a
+	// worker's start beyond the recorded prefix.
+	Programs map[string]*programCosts `json:"programs"`
+	Cached   float64                  `json:"cached"`       // seconds to take a version out of the cache
+	Finish   float64                  `json:"finish"`       // seconds from the last worker's exit to the run published
+	Rate     float64                  `json:"restore_rate"` // checkpoint bytes read and decoded per second
 }
 
-// saveBuild keeps a measured build time for the next estimates.
-func saveBuild(home string, d time.Duration) {
-	_ = os.WriteFile(buildStats(home), []byte(strconv.FormatFloat(d.Seconds(), 'f', 2, 64)+"\n"), 0o644)
+type programCosts struct {
+	Prepare float64 `json:"prepare"` // seconds
+	Start   float64 `json:"start"`   // seconds beyond the recorded prefix
 }
 
-// Estimate is the expected wall time of replaying r at level lv with
-// workers processes, building its version taking build. It improves on FlorDB's formulas by subtracting only
-// the nested loops that are skipped, by charging a measured-size restore
-// rather than a second per epoch, and by dividing the loop among workers.
-func Estimate(r *Run, lv Level, workers int, build time.Duration) time.Duration {
-	t := build + r.Prefix
-	switch lv.Mode {
-	case runtime.ModePrefix:
-		return t
-	case runtime.ModeSuffix:
-		return t + restoreCost + r.Suffix
+// costsFile is where a flor home keeps the measured costs.
+func costsFile(home string) string { return filepath.Join(home, "logs", "replay-costs.json") }
+
+// loadCosts reads the costs measured in home; missing figures are 0 (the
+// accessors then fall back to the defaults).
+func loadCosts(home string) *costs {
+	c := &costs{Programs: map[string]*programCosts{}}
+	if data, err := os.ReadFile(costsFile(home)); err == nil {
+		_ = json.Unmarshal(data, c)
 	}
-	var loop time.Duration
-	for i, it := range r.Iterations {
-		if lv.Nested || i >= len(r.Nested) {
-			loop += it
-		} else {
-			loop += max(it-r.Nested[i], 0) + restoreCost
+	if c.Programs == nil {
+		c.Programs = map[string]*programCosts{}
+	}
+	return c
+}
+
+func (c *costs) save(home string) {
+	data, _ := json.MarshalIndent(c, "", "  ")
+	tmp := costsFile(home) + ".tmp"
+	if os.WriteFile(tmp, append(data, '\n'), 0o644) == nil {
+		_ = os.Rename(tmp, costsFile(home))
+	}
+}
+
+func dur(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// blend keeps a new measure half and half with the old, so that one slow
+// replay on a loaded host does not set the next estimate alone.
+func blend(old, new float64) float64 {
+	if old == 0 {
+		return new
+	}
+	return (old + new) / 2
+}
+
+// prepare is the expected time to prepare a version of program: its own
+// measure, else the mean of the other programs', else the default.
+func (c *costs) prepare(program string) time.Duration {
+	if p := c.Programs[program]; p != nil && p.Prepare > 0 {
+		return dur(p.Prepare)
+	}
+	var sum float64
+	var n int
+	for _, p := range c.Programs {
+		if p.Prepare > 0 {
+			sum, n = sum+p.Prepare, n+1
 		}
 	}
-	w := max(1, min(workers, len(r.Iterations)))
-	t += loop/time.Duration(w) + restoreCost
-	if lv.Suffix {
+	if n > 0 {
+		return dur(sum / float64(n))
+	}
+	return defaultPrepare
+}
+
+// start is a worker's start beyond the recorded prefix.
+func (c *costs) start(program string) time.Duration {
+	if p := c.Programs[program]; p != nil && p.Start != 0 {
+		return dur(p.Start)
+	}
+	return defaultStart
+}
+
+func (c *costs) cached() time.Duration { return cmpOr(dur(c.Cached), defaultCached) }
+func (c *costs) finish() time.Duration { return cmpOr(dur(c.Finish), defaultFinish) }
+
+// restore is the time to read and decode n checkpoint bytes.
+func (c *costs) restore(n int64) time.Duration {
+	rate := c.Rate
+	if rate <= 0 {
+		rate = defaultRate
+	}
+	return time.Duration(float64(n) / rate * float64(time.Second))
+}
+
+func (c *costs) program(name string) *programCosts {
+	p := c.Programs[name]
+	if p == nil {
+		p = &programCosts{}
+		c.Programs[name] = p
+	}
+	return p
+}
+
+func cmpOr(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// unitCost is the expected time of one worker of r's replay at level lv,
+// doing iterations rg ([start, stop), stop -1 = to the end): its start,
+// the restore it starts from, and each iteration's recorded parts that
+// must run with their restores.
+func unitCost(r *Run, lv Level, rg [2]int64, c *costs) time.Duration {
+	t := c.start(r.Filename) + r.Prefix
+	n := int64(len(r.Iterations))
+	switch lv.Mode {
+	case runtime.ModePrefix:
+		return max(t, 0)
+	case runtime.ModeSuffix:
+		return max(t+c.restore(r.endBytes(n-1))+r.Suffix, 0)
+	}
+	stop := rg[1]
+	if stop < 0 || stop > n {
+		stop = n
+	}
+	if rg[0] > 0 {
+		t += c.restore(r.endBytes(rg[0] - 1))
+	}
+	for e := rg[0]; e < stop; e++ {
+		t += iterationCost(r, lv, e, c)
+	}
+	if lv.Suffix && rg[1] < 0 {
 		t += r.Suffix
 	}
+	return max(t, 0)
+}
+
+// iterationCost is the expected time of iteration e at level lv: all of it
+// at the nested level, else what runs outside the skipped nested loops
+// and their restores.
+func iterationCost(r *Run, lv Level, e int64, c *costs) time.Duration {
+	it := r.Iterations[e]
+	if lv.Nested || int(e) >= len(r.Nested) {
+		return it
+	}
+	return max(it-r.Nested[e], 0) + c.restore(r.blockBytes(e))
+}
+
+// estimate is the expected wall time of replaying r at level lv on the
+// workers doing ranges, its version taking prep to prepare (0 when another
+// run of the schedule prepares it at the same time: it waits as long).
+func estimate(r *Run, lv Level, ranges [][2]int64, prep time.Duration, c *costs) time.Duration {
+	var longest time.Duration
+	for _, rg := range ranges {
+		longest = max(longest, unitCost(r, lv, rg, c))
+	}
+	return prep + longest + c.finish()
+}
+
+// loopWork is the expected time of r's whole main loop at level lv on one
+// worker, for dividing the workers among runs.
+func loopWork(r *Run, lv Level, c *costs) time.Duration {
+	var t time.Duration
+	for e := range int64(len(r.Iterations)) {
+		t += iterationCost(r, lv, e, c)
+	}
 	return t
+}
+
+// workersFor is how many workers replay each run, the slots being shared
+// by all runs: a run gets its share of the workers by its part of all the
+// loop work (at least one, at most one per iteration), so that many runs
+// keep the workers busy each on a worker of its own, paying one start, and
+// one run alone is split across them all.
+func workersFor(work []time.Duration, iters []int, workers int) []int {
+	var total time.Duration
+	for _, w := range work {
+		total += w
+	}
+	out := make([]int, len(work))
+	for i, w := range work {
+		k := 1
+		if total > 0 {
+			k = int(math.Ceil(float64(w) * float64(workers) / float64(total)))
+		}
+		out[i] = max(1, min(k, workers, iters[i]))
+	}
+	return out
+}
+
+// revise re-estimates a run's replay once its workers timed their first
+// iteration: each worker's remaining iterations are charged what the
+// first took beyond its estimate (the new statements' own work, and
+// whatever else the record does not show), added to when it ended. began
+// is when the run's replay began; firsts has, per worker, its first
+// iteration's progress line (nil: none yet, the unit's estimate stands,
+// from start, when its worker started).
+func revise(r *Run, lv Level, ranges [][2]int64, c *costs, began time.Time, starts []time.Time, firsts []*runtime.Progress) time.Duration {
+	var end time.Time
+	for w, rg := range ranges {
+		var fin time.Time
+		switch p := firsts[w]; {
+		case p != nil:
+			extra := p.Ended.Sub(p.Began) - iterationCost(r, lv, p.Iter, c)
+			rest := unitCost(r, lv, [2]int64{p.Iter + 1, rg[1]}, c) - c.start(r.Filename) - r.Prefix
+			if p.Iter+1 > 0 {
+				rest -= c.restore(r.endBytes(p.Iter)) // it goes on from its own state
+			}
+			stop := rg[1]
+			if stop < 0 || stop > int64(len(r.Iterations)) {
+				stop = int64(len(r.Iterations))
+			}
+			fin = p.Ended.Add(max(rest, 0) + time.Duration(stop-p.Iter-1)*extra)
+		case !starts[w].IsZero():
+			fin = starts[w].Add(unitCost(r, lv, rg, c))
+		default:
+			fin = time.Now().Add(unitCost(r, lv, rg, c))
+		}
+		if fin.After(end) {
+			end = fin
+		}
+	}
+	return end.Sub(began) + c.finish()
+}
+
+// simulate is the wall time of a schedule whose versions take preps to
+// prepare and whose workers take units, on workers slots: the executor's
+// order (preparations first, then the longest unit whose version is
+// ready), each task on the slot free first.
+func simulate(workers int, preps []time.Duration, units []simUnit) time.Duration {
+	free := make([]time.Duration, max(1, workers))
+	ready := make([]time.Duration, len(preps))
+	take := func(after, d time.Duration) time.Duration {
+		i := slices.Index(free, slices.Min(free))
+		start := max(free[i], after)
+		free[i] = start + d
+		return free[i]
+	}
+	for v, d := range preps {
+		ready[v] = take(0, d)
+	}
+	units = slices.Clone(units)
+	slices.SortStableFunc(units, func(a, b simUnit) int {
+		return cmp.Or(cmp.Compare(ready[a.version], ready[b.version]), cmp.Compare(b.cost, a.cost))
+	})
+	var end time.Duration
+	for _, u := range units {
+		end = max(end, take(ready[u.version], u.cost))
+	}
+	for _, r := range ready {
+		end = max(end, r)
+	}
+	return end
+}
+
+// simUnit is one worker's part of a run, for simulate.
+type simUnit struct {
+	version int
+	cost    time.Duration
 }
 
 // Bucket says a duration as FlorDB's prompt does.

@@ -1,21 +1,22 @@
 package planner
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
-
-	"golang.org/x/sync/semaphore"
 
 	"github.com/flordb/flor/analyzer"
 	"github.com/flordb/flor/internal/record"
@@ -56,18 +57,113 @@ type Outcome struct {
 	// Cached: the run's version was prepared and built by an earlier
 	// replay, and reused from the version cache (see cache.go).
 	Cached bool
+	// Revised is the estimate once the version was ready and, with a main
+	// loop to replay, each worker had timed its first iteration; 0 = none.
+	Revised time.Duration
+	// Queued is the part of Elapsed spent waiting for slots other runs
+	// held (its version's preparation, then its workers'): Elapsed less
+	// Queued is what Row.Estimate and Revised estimate.
+	Queued time.Duration
+	// Prep is how long its version took to prepare (or to take out of the
+	// cache), and Work the sum of its workers' wall times.
+	Prep, Work time.Duration
+
+	began time.Time
+	times *runTimes
 }
 
-// slots bounds the processes (builds and workers) running at once. A
-// run takes all its workers' slots at once (the semaphore is FIFO), so two
-// runs never each hold part of what they need.
-type slots struct{ sem *semaphore.Weighted }
+// Ran is the part of the replay that the estimates estimate: Elapsed
+// less the time waiting for other runs' slots.
+func (o *Outcome) Ran() time.Duration { return o.Elapsed - o.Queued }
 
-func newSlots(n int) slots { return slots{semaphore.NewWeighted(int64(n))} }
+// EstimateError is how far an estimate of the run's replay was from Ran,
+// as a fraction of it: -0.2 is 20% low.
+func (o *Outcome) EstimateError(est time.Duration) float64 {
+	if o.Ran() <= 0 {
+		return 0
+	}
+	return est.Seconds()/o.Ran().Seconds() - 1
+}
 
-func (s slots) acquire(ctx context.Context, n int) error { return s.sem.Acquire(ctx, int64(n)) }
+// Timing says how long the replay took against its estimates.
+func (o *Outcome) Timing() string {
+	s := fmt.Sprintf("%s, estimated %s (%+.0f%%)", secs(o.Ran()), secs(o.Row.Estimate), 100*o.EstimateError(o.Row.Estimate))
+	if o.Revised > 0 {
+		s += fmt.Sprintf(", revised %s (%+.0f%%)", secs(o.Revised), 100*o.EstimateError(o.Revised))
+	}
+	if o.Queued >= 10*time.Millisecond {
+		s += fmt.Sprintf(", after %s waiting for other runs' slots", secs(o.Queued))
+	}
+	return s
+}
 
-func (s slots) release(n int) { s.sem.Release(int64(n)) }
+// slots bounds the processes (builds and workers) running at once, for
+// all the runs of a replay: each version's preparation and each worker
+// takes one slot, so that many runs keep all the slots busy. A freed slot
+// goes to the waiter of highest priority (preparations first, since runs
+// wait for them, then the longest unit: the tail is then short), in
+// arrival order among equals.
+type slots struct {
+	mu      sync.Mutex
+	free    int
+	seq     int
+	waiters []*slotWaiter // by priority, then arrival
+}
+
+type slotWaiter struct {
+	prio  time.Duration
+	seq   int
+	ready chan struct{}
+}
+
+// prepPriority is a version preparation's priority: above any unit's.
+const prepPriority = time.Duration(math.MaxInt64)
+
+func newSlots(n int) *slots { return &slots{free: max(1, n)} }
+
+// acquire waits for a slot, prio ranking the waiters (see slots).
+func (s *slots) acquire(ctx context.Context, prio time.Duration) error {
+	s.mu.Lock()
+	if s.free > 0 && len(s.waiters) == 0 {
+		s.free--
+		s.mu.Unlock()
+		return nil
+	}
+	s.seq++
+	w := &slotWaiter{prio: prio, seq: s.seq, ready: make(chan struct{})}
+	i, _ := slices.BinarySearchFunc(s.waiters, w, func(a, b *slotWaiter) int {
+		return cmp.Or(cmp.Compare(b.prio, a.prio), cmp.Compare(a.seq, b.seq))
+	})
+	s.waiters = slices.Insert(s.waiters, i, w)
+	s.mu.Unlock()
+	select {
+	case <-w.ready:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		if i := slices.Index(s.waiters, w); i >= 0 {
+			s.waiters = slices.Delete(s.waiters, i, i+1)
+			s.mu.Unlock()
+			return ctx.Err()
+		}
+		s.mu.Unlock()
+		s.release() // granted as the context ended: pass it on
+		return ctx.Err()
+	}
+}
+
+// release frees a slot, handing it to the first waiter.
+func (s *slots) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.waiters) > 0 {
+		w := s.waiters[0]
+		s.waiters = s.waiters[1:]
+		close(w.ready)
+		return
+	}
+	s.free++
+}
 
 // version is one code snapshot prepared for replay: materialised,
 // propagated, analysed, instrumented and built once, whatever the number
@@ -91,6 +187,9 @@ type version struct {
 	key     string // its cache key; "" = not cached
 	cached  bool   // reused from the version cache
 	built   string // the tree bin was compiled in, whose paths its panics show
+
+	program      string        // its run's Filename, for its costs
+	queued, took time.Duration // waiting for a slot, then preparing
 }
 
 // prepare readies the version of run (once per snapshot and program).
@@ -106,12 +205,17 @@ func (p *replayer) prepare(ctx context.Context, row *Row) *version {
 	}
 	p.mu.Unlock()
 	v.once.Do(func() {
+		v.program = row.Run.Filename
 		// Preparing is CPU work (go list, type checking, the compiler):
 		// it takes a worker's slot like a replay does.
-		if v.err = p.slots.acquire(ctx, 1); v.err != nil {
+		asked := time.Now()
+		if v.err = p.slots.acquire(ctx, prepPriority); v.err != nil {
 			return
 		}
-		defer p.slots.release(1)
+		defer p.slots.release()
+		began := time.Now()
+		v.queued = began.Sub(asked)
+		defer func() { v.took = time.Since(began) }()
 		if p.fromCache(row, v) {
 			return
 		}
@@ -191,23 +295,22 @@ func (p *replayer) prepareSteps(ctx context.Context, row *Row, v *version) error
 	}
 	p.status(row, "building")
 	v.bin = filepath.Join(work, "replay-bin")
-	built := time.Now()
 	v.build = run.Build
 	if err := build(ctx, modDir, v.pkg, v.bin, run.Build, log); err != nil {
 		return fmt.Errorf("version %s: %w", short(run.Snapshot), err)
 	}
-	saveBuild(p.opt.Home, time.Since(built))
 	return nil
 }
 
 // replayOne replays one run on its prepared version.
 func (p *replayer) replayOne(ctx context.Context, row *Row) *Outcome {
 	start := time.Now()
-	out := &Outcome{Row: row, Level: row.Level}
+	out := &Outcome{Row: row, Level: row.Level, began: start}
 	defer func() { out.Elapsed = time.Since(start) }()
 	id := p.id + "-" + strconv.Itoa(row.Index)
 	v := p.prepare(ctx, row)
 	out.Notes, out.Log, out.Cached = v.notes, v.log, v.cached
+	out.Queued, out.Prep = v.queued, v.took
 	if v.err != nil {
 		out.Err = v.err
 		return out
@@ -251,10 +354,6 @@ func (p *replayer) replayRun(ctx context.Context, row *Row, id string, v *versio
 	if len(run.Argv) > 1 {
 		args = run.Argv[1:]
 	}
-	if err := p.slots.acquire(ctx, len(ranges)); err != nil {
-		return err
-	}
-	defer p.slots.release(len(ranges))
 	p.status(row, fmt.Sprintf("replaying %s on %d worker%s", lv, len(ranges), plural(len(ranges))))
 	var wg sync.WaitGroup
 	errs := make([]error, len(ranges))
@@ -266,20 +365,31 @@ func (p *replayer) replayRun(ctx context.Context, row *Row, id string, v *versio
 	if lv.Mode == runtime.ModeLoop {
 		p.watch(row, progress, n)
 	}
+	t := p.newTimes(row, lv, ranges, progress, out)
+	stop := t.follow()
 	for w, rg := range ranges {
 		plan := p.unitPlan(row, id, lv, rg, w, tmpDir, progress[w])
 		planFile := filepath.Join(v.work, fmt.Sprintf("plan-%d-w%d.json", row.Index, w))
 		data, _ := json.MarshalIndent(plan, "", "  ")
 		if err := os.WriteFile(planFile, data, 0o644); err != nil {
+			stop()
 			return err
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
+			// Each worker takes a slot of its own, shared with all runs.
+			asked := time.Now()
+			if errs[w] = p.slots.acquire(ctx, unitCost(run, lv, rg, p.costs)); errs[w] != nil {
+				return
+			}
+			defer p.slots.release()
+			t.started(w, time.Since(asked))
 			divs[w], errs[w] = runWorker(ctx, v.bin, v.built, args, cwd, planFile, plan, v.build, log)
-		}()
+			t.exited(w)
+		})
 	}
 	wg.Wait()
+	stop()
+	t.measured()
 	p.workersDone(row)
 	if err := errors.Join(errs...); err != nil {
 		return err

@@ -51,6 +51,13 @@ type Row struct {
 	Run      *Run
 	Level    Level         // from the newest code; a version may need more
 	Estimate time.Duration // expected replay time
+	// Workers is how many workers replay the run: its share of
+	// Options.Workers, the slots being shared by all runs.
+	Workers int
+
+	prep  time.Duration   // its version's preparation, as estimated
+	units []time.Duration // its workers' expected times
+	vkey  string          // its version, for Total
 }
 
 // Schedule is a replay plan: the new statements, the level, the runs.
@@ -71,17 +78,26 @@ type Blocked struct {
 	Err error
 }
 
-// Total is the schedule's estimated wall time, runs sharing the workers.
+// Total is the schedule's estimated wall time, all runs sharing the
+// workers: each version prepared once, then the runs' workers.
 func (s *Schedule) Total() time.Duration {
-	var sum time.Duration
+	var preps []time.Duration
+	var units []simUnit
+	index := map[string]int{}
+	var finish time.Duration
 	for _, r := range s.Rows {
-		sum += r.Estimate
+		v, ok := index[r.vkey]
+		if !ok {
+			v = len(preps)
+			index[r.vkey] = v
+			preps = append(preps, r.prep)
+		}
+		for _, u := range r.units {
+			units = append(units, simUnit{version: v, cost: u})
+		}
+		finish = max(finish, r.Estimate-r.prep-slices.Max(append([]time.Duration{0}, r.units...)))
 	}
-	// Runs replay side by side when they do not fill the workers alone.
-	if !s.Level.Nested && s.Workers > 1 && len(s.Rows) > 1 {
-		sum /= time.Duration(min(s.Workers, len(s.Rows)))
-	}
-	return sum
+	return simulate(s.Workers, preps, units) + finish
 }
 
 // Plan finds the new statements in the working tree and the runs that
@@ -154,7 +170,7 @@ func Plan(ctx context.Context, opt Options, runs []*Run) (*Schedule, error) {
 		}
 		return nil, fmt.Errorf("%w: no flor.Log statement in the working tree logs %s", ErrNoStatement, strings.Join(quoteAll(missing), ", "))
 	}
-	build := lastBuild(opt.Home)
+	c := loadCosts(opt.Home)
 	cached := cachedVersions(opt)
 	verr := checkVersions(opt.Root, opt.Names, runs)
 	for _, r := range runs {
@@ -162,11 +178,31 @@ func Plan(ctx context.Context, opt Options, runs []*Run) (*Schedule, error) {
 			s.Blocked = append(s.Blocked, &Blocked{Run: r, Err: err})
 			continue
 		}
-		lv, b := levels[r.Filename], build
+		row := &Row{Index: len(s.Rows) + 1, Run: r, Level: levels[r.Filename],
+			vkey: r.Snapshot + "\x00" + r.Filename + "\x00" + buildKey(r.Build)}
 		if cached(r) {
-			b = 0 // built by an earlier replay
+			row.prep = c.cached() // built by an earlier replay
+		} else {
+			row.prep = c.prepare(r.Filename)
 		}
-		s.Rows = append(s.Rows, &Row{Index: len(s.Rows) + 1, Run: r, Level: lv, Estimate: Estimate(r, lv, opt.Workers, b)})
+		s.Rows = append(s.Rows, row)
+	}
+	// The workers, shared by all runs: each run's share, by its work.
+	work := make([]time.Duration, len(s.Rows))
+	iters := make([]int, len(s.Rows))
+	for i, row := range s.Rows {
+		if row.Level.Mode == runtime.ModeLoop {
+			work[i], iters[i] = loopWork(row.Run, row.Level, c), len(row.Run.Iterations)
+		}
+	}
+	for i, k := range workersFor(work, iters, opt.Workers) {
+		row := s.Rows[i]
+		row.Workers = k
+		lv, ranges := rangesFor(row.Run, row.Level, k, false, false)
+		for _, rg := range ranges {
+			row.units = append(row.units, unitCost(row.Run, lv, rg, c))
+		}
+		row.Estimate = estimate(row.Run, lv, ranges, row.prep, c)
 	}
 	switch {
 	case len(s.Rows) == 0 && len(s.Blocked) > 0:
@@ -233,7 +269,8 @@ func secs(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
 type replayer struct {
 	opt   Options
 	id    string
-	slots slots
+	slots *slots
+	costs *costs // as measured by earlier replays
 	// workRoot holds the versions' work directories; "" = the system's
 	// temporary directory. A Slurm replay's live in the shared home.
 	workRoot string
@@ -351,7 +388,8 @@ func Execute(ctx context.Context, s *Schedule, opt Options) []*Outcome {
 		return failAll(fmt.Errorf("reading what the runs lack: %w", err))
 	}
 	p := &replayer{opt: opt, id: time.Now().UTC().Format(record.FileLayout), slots: newSlots(opt.Workers),
-		bar: isTerminal(opt.Progress), progress: map[int][]string{}, epochs: map[int]int{}, done: map[int]bool{},
+		costs: loadCosts(opt.Home),
+		bar:   isTerminal(opt.Progress), progress: map[int][]string{}, epochs: map[int]int{}, done: map[int]bool{},
 		counted: map[int]int{}, rows: len(s.Rows), versions: map[string]*version{}, names: map[int][]string{}}
 	if p.bar {
 		stop := make(chan struct{})
@@ -402,11 +440,12 @@ func Execute(ctx context.Context, s *Schedule, opt Options) []*Outcome {
 			if outs[i].Err != nil {
 				p.status(row, "failed (log: "+outs[i].Log+")")
 			} else {
-				p.status(row, fmt.Sprintf("done in %s (estimated %s)", secs(outs[i].Elapsed), secs(row.Estimate)))
+				p.status(row, "done in "+outs[i].Timing())
 			}
 		}()
 	}
 	wg.Wait()
+	p.learn(outs)
 	if !opt.KeepWork {
 		for _, v := range p.versions {
 			if v.work != "" {

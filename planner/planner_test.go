@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,25 +37,150 @@ func TestSplit(t *testing.T) {
 }
 
 func TestEstimate(t *testing.T) {
-	r := &Run{Prefix: 2 * time.Second, Suffix: time.Second,
+	r := &Run{Filename: "prog", Prefix: 2 * time.Second, Suffix: time.Second,
 		Iterations: []time.Duration{10 * time.Second, 10 * time.Second},
-		Nested:     []time.Duration{9 * time.Second, 9 * time.Second}}
-	prefix := Estimate(r, Level{Mode: runtime.ModePrefix}, 1, buildCost)
-	outer := Estimate(r, Level{Mode: runtime.ModeLoop}, 1, buildCost)
-	nested1 := Estimate(r, Level{Mode: runtime.ModeLoop, Nested: true}, 1, buildCost)
-	nested2 := Estimate(r, Level{Mode: runtime.ModeLoop, Nested: true}, 2, buildCost)
-	if !(prefix < outer && outer < nested2 && nested2 < nested1) {
-		t.Errorf("prefix %v, outer %v, nested/2 %v, nested/1 %v: not in increasing cost", prefix, outer, nested2, nested1)
+		Nested:     []time.Duration{9 * time.Second, 9 * time.Second},
+		EndBytes:   []int64{4e6, 4e6}, BlockBytes: []int64{2e6, 2e6}}
+	c := &costs{Programs: map[string]*programCosts{"prog": {Prepare: 3, Start: 0.5}}, Finish: 0.1, Rate: 1e6}
+	prefix := Level{Mode: runtime.ModePrefix}
+	outer := Level{Mode: runtime.ModeLoop}
+	nested := Level{Mode: runtime.ModeLoop, Nested: true}
+	whole := [2]int64{0, -1}
+	s := time.Second
+	for _, x := range []struct {
+		what string
+		got  time.Duration
+		want time.Duration
+	}{
+		// A worker's start: the measured start and the recorded prefix.
+		{"prefix unit", unitCost(r, prefix, whole, c), 2500 * time.Millisecond},
+		// Outer level: each iteration's part outside the nested loop, and
+		// its blocks' restore (2 MB at 1 MB/s).
+		{"outer unit", unitCost(r, outer, whole, c), 2500*time.Millisecond + 2*(s+2*s)},
+		{"outer with suffix", unitCost(r, Level{Mode: runtime.ModeLoop, Suffix: true}, whole, c), 2500*time.Millisecond + 6*s + s},
+		// The second worker starts from the end of iteration 0 (4 MB).
+		{"nested second worker", unitCost(r, nested, [2]int64{1, -1}, c), 2500*time.Millisecond + 4*s + 10*s},
+		{"nested on 2 workers", estimate(r, nested, split(2, 2), c.prepare("prog"), c), 3*s + 16500*time.Millisecond + 100*time.Millisecond},
+		// A version built before costs its copy out of the cache.
+		{"cached", estimate(r, prefix, split(0, 1), c.cached(), c), defaultCached + 2500*time.Millisecond + 100*time.Millisecond},
+	} {
+		if x.got != x.want {
+			t.Errorf("%s = %v, want %v", x.what, x.got, x.want)
+		}
 	}
-	// Outer level skips the nested loops: 2 × (10 - 9) s of loop.
-	if want := buildCost + 2*time.Second + 2*time.Second + 3*restoreCost; outer != want {
-		t.Errorf("outer = %v, want %v", outer, want)
+	// Unmeasured programs take the others' preparation, then the default.
+	if got := c.prepare("other"); got != 3*s {
+		t.Errorf("prepare of an unmeasured program = %v, want the measured one's 3s", got)
 	}
-	if withSuffix := Estimate(r, Level{Mode: runtime.ModeLoop, Suffix: true}, 1, buildCost); withSuffix != outer+time.Second {
-		t.Errorf("suffix adds %v, want 1s", withSuffix-outer)
+	if got := (&costs{}).prepare("x"); got != defaultPrepare {
+		t.Errorf("prepare with nothing measured = %v, want %v", got, defaultPrepare)
 	}
 	if Bucket(5*time.Second) != "under 10 seconds" || Bucket(time.Minute) != "under 2 minutes" {
 		t.Error("buckets")
+	}
+}
+
+func TestRevise(t *testing.T) {
+	r := &Run{Filename: "prog", Prefix: time.Second,
+		Iterations: []time.Duration{4 * time.Second, 4 * time.Second, 4 * time.Second},
+		Nested:     []time.Duration{3 * time.Second, 3 * time.Second, 3 * time.Second}}
+	c := &costs{Programs: map[string]*programCosts{"prog": {Start: 0.5}}, Finish: 0.1}
+	lv := Level{Mode: runtime.ModeLoop}
+	began := time.Now()
+	// The first iteration took 3 s where 1 s was expected: the new
+	// statement's work, 2 s, is charged to the two iterations left.
+	first := &runtime.Progress{Iter: 0, Began: began.Add(2 * time.Second), Ended: began.Add(5 * time.Second)}
+	got := revise(r, lv, split(3, 1), c, began, []time.Time{began}, []*runtime.Progress{first})
+	if want := 5*time.Second + 2*3*time.Second + 100*time.Millisecond; got != want {
+		t.Errorf("revised = %v, want %v", got, want)
+	}
+}
+
+func TestWorkersFor(t *testing.T) {
+	s := time.Second
+	for _, c := range []struct {
+		work  []time.Duration
+		iters []int
+		w     int
+		want  []int
+	}{
+		{[]time.Duration{8 * s}, []int{8}, 4, []int{4}}, // one run: all the workers
+		{[]time.Duration{8 * s}, []int{2}, 4, []int{2}}, // at most one per iteration
+		{slices.Repeat([]time.Duration{s}, 16), slices.Repeat([]int{4}, 16), 2, slices.Repeat([]int{1}, 16)},
+		{[]time.Duration{9 * s, s}, []int{8, 8}, 2, []int{2, 1}}, // the long run gets more
+		{[]time.Duration{0, 0}, []int{0, 0}, 2, []int{1, 1}},     // prefix level
+	} {
+		if got := workersFor(c.work, c.iters, c.w); !slices.Equal(got, c.want) {
+			t.Errorf("workersFor(%v, %v, %d) = %v, want %v", c.work, c.iters, c.w, got, c.want)
+		}
+	}
+}
+
+func TestSimulate(t *testing.T) {
+	s := time.Second
+	// Two versions prepared side by side (2 s), then four 3 s units on
+	// two slots: 2 + 6.
+	units := []simUnit{{0, 3 * s}, {0, 3 * s}, {1, 3 * s}, {1, 3 * s}}
+	if got := simulate(2, []time.Duration{2 * s, 2 * s}, units); got != 8*s {
+		t.Errorf("simulate = %v, want 8s", got)
+	}
+	// The longest unit first: 5 then 1+1+1+1+1 on the other slot.
+	units = []simUnit{{0, s}, {0, s}, {0, 5 * s}, {0, s}, {0, s}, {0, s}}
+	if got := simulate(2, []time.Duration{0}, units); got != 5*s {
+		t.Errorf("simulate = %v, want 5s", got)
+	}
+}
+
+func TestSlotsPriority(t *testing.T) {
+	ctx := context.Background()
+	s := newSlots(1)
+	if err := s.acquire(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	order := make(chan time.Duration, 3)
+	var wg sync.WaitGroup
+	for _, prio := range []time.Duration{time.Second, prepPriority, 5 * time.Second} {
+		wg.Go(func() {
+			if err := s.acquire(ctx, prio); err != nil {
+				t.Error(err)
+				return
+			}
+			order <- prio
+			s.release()
+		})
+	}
+	// All three wait, then the slot is freed.
+	for {
+		s.mu.Lock()
+		n := len(s.waiters)
+		s.mu.Unlock()
+		if n == 3 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.release()
+	wg.Wait()
+	close(order)
+	var got []time.Duration
+	for p := range order {
+		got = append(got, p)
+	}
+	if want := []time.Duration{prepPriority, 5 * time.Second, time.Second}; !slices.Equal(got, want) {
+		t.Errorf("slots granted in order %v, want %v (preparation, then the longest unit)", got, want)
+	}
+	// A waiter whose context ends leaves the queue.
+	if err := s.acquire(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	if err := s.acquire(cctx, 0); err == nil {
+		t.Error("acquire of a full pool succeeded after its context ended")
+	}
+	s.release()
+	if err := s.acquire(ctx, 0); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -30,7 +30,24 @@ type Run struct {
 	// Captured counts the main-loop iterations whose end state the run
 	// checkpointed: a replay may start only after one of those.
 	Captured int
+	// EndBytes and BlockBytes are, per main-loop iteration, the bytes of
+	// its end-of-iteration checkpoint and of its blocks' checkpoints:
+	// what a replay restores, for the estimates. Nil when unknown.
+	EndBytes, BlockBytes []int64
 	// Build is how the run's program was built, and the environment it
 	// declared: its version is built and run the same way.
 	Build storage.Build
+}
+
+// endBytes is the size of iteration e's end-of-iteration checkpoint.
+func (r *Run) endBytes(e int64) int64 { return at(r.EndBytes, e) }
+
+// blockBytes is the size of iteration e's blocks' checkpoints.
+func (r *Run) blockBytes(e int64) int64 { return at(r.BlockBytes, e) }
+
+func at(s []int64, i int64) int64 {
+	if i < 0 || i >= int64(len(s)) {
+		return 0
+	}
+	return s[i]
 }

@@ -218,7 +218,8 @@ func SubmitSlurm(ctx context.Context, s *Schedule, opt Options, so SlurmOptions)
 // addRun writes the task scripts and plans of row's units.
 func (j *slurmJob) addRun(p *replayer, row *Row, v *version) error {
 	run := row.Run
-	lv, ranges := p.units(row, v)
+	// Each run is split across all the workers: a cluster has nodes enough.
+	lv, ranges := rangesFor(run, v.level, p.opt.Workers, v.carried, v.extras)
 	r := &slurmRun{Index: len(j.Runs), Tstamp: run.Tstamp, Filename: run.Filename, File: run.File, Level: lv.String(),
 		Out: filepath.Join(j.dir, "out", fmt.Sprint(row.Index)), Tree: v.tree, Log: v.log,
 		Final: filepath.Join(p.opt.Home, "replay", fmt.Sprintf("%s-%d", j.ID, row.Index)), Note: strings.Join(v.notes, "; ")}

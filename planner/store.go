@@ -35,6 +35,9 @@ func MissingRuns(ctx context.Context, st *storage.Store, names []string, where s
 		r.Cwd, r.Stale, r.Captured, r.Build = m.Cwd, m.Stale, m.Captured, m.Build
 		runs = append(runs, r)
 	}
+	if err := checkpointBytes(ctx, st, runs); err != nil {
+		return nil, err
+	}
 	return runs, nil
 }
 

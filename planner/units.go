@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 
@@ -22,25 +23,28 @@ func (p *replayer) unitPlan(row *Row, id string, lv Level, rg [2]int64, w int, t
 }
 
 // units splits a run's replay into the (iteration range) units its
-// workers replay, at the level its version needs.
+// workers replay, at the level its version needs, on its share of the
+// workers (Row.Workers).
 func (p *replayer) units(row *Row, v *version) (Level, [][2]int64) {
-	run := row.Run
-	lv := v.level
+	return rangesFor(row.Run, v.level, cmp.Or(row.Workers, p.opt.Workers), v.carried, v.extras)
+}
+
+// rangesFor splits run's replay at level lv into at most workers ranges;
+// carried and extras are the version's (see version).
+func rangesFor(run *Run, lv Level, workers int, carried, extras bool) (Level, [][2]int64) {
 	// Workers: the main loop's recorded iterations split into ranges. A
 	// worker starts from the checkpoint before its range, so the run must
 	// have one for every iteration, no block may hold state that only its
 	// own captures keep (skip-block extras), and the main loop's body may
 	// carry no state across iterations that no checkpoint covers.
 	n := len(run.Iterations)
-	carried := v.carried
 	if lv.Mode == runtime.ModeSuffix && (n == 0 || run.Captured < n || carried) {
 		// Nothing restores the main loop's end state (whole): run the loop.
 		lv.Mode, lv.Suffix = runtime.ModeLoop, true
 	}
 	ranges := [][2]int64{{0, -1}}
 	if lv.Mode == runtime.ModeLoop {
-		workers := p.opt.Workers
-		if run.Captured < n || v.extras || carried {
+		if run.Captured < n || extras || carried {
 			// A worker starting mid-run could not restore all it needs.
 			workers = 1
 		}

@@ -454,6 +454,7 @@ func blobPath(home, h string) string {
 // block's extras. A checkpoint that cannot be read ends the replay: going
 // on would log values a real run would not.
 func (r *Run) restore(c ckptRecord, extras []any) {
+	defer r.replay.timeRestore(time.Now())
 	r.w.mu.Lock()
 	regs := slices.Clone(r.ckpts)
 	r.w.mu.Unlock()
@@ -478,6 +479,9 @@ func (r *Run) restoreBlob(ptr any, h string) error {
 	data, err := readBlob(r.Home, h)
 	if err != nil {
 		return err
+	}
+	if r.replay != nil {
+		r.replay.restoredBytes.Add(int64(len(data)))
 	}
 	return decodeInto(ptr, data)
 }

@@ -231,6 +231,9 @@ func (ls *loopState) next(i int64, v scalar) bool {
 	if f.isMain {
 		f.begun = time.Now()
 		clear(f.occs)
+		if r.replay != nil {
+			r.replay.iterRestored = r.replay.restoredNs.Load()
+		}
 	}
 	r.w.mu.Unlock()
 	if r.progress != nil {
@@ -251,7 +254,7 @@ func (ls *loopState) endIteration() bool {
 		r.capture(f.iter, "", 0, nil, false, false)
 		return true
 	}
-	r.replay.iterationDone(f.iter)
+	r.replay.iterationDone(f.iter, f.begun, r.replay.iterRestored)
 	if ls.stop >= 0 && f.iter+1 >= ls.stop {
 		// The range of this worker is done; the next worker goes on.
 		r.exitNow()

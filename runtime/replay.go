@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
+	"time"
 
 	"github.com/flordb/flor/internal/record"
 )
@@ -73,10 +75,20 @@ type replayState struct {
 	iters   int64 // main-loop iterations the run recorded (delta::iteration)
 	prog    *os.File
 	check   *selfCheck // nil: values are not compared with the record
+
+	// The restores' cost so far, for the planner's estimates.
+	restoredNs, restoredBytes atomic.Int64
+	iterRestored              int64 // restoredNs when the current main iteration began
 }
 
-// iterationDone reports the end of main-loop iteration e to the planner.
-func (rs *replayState) iterationDone(e int64) {
+// timeRestore adds the time since start to the restores' cost.
+func (rs *replayState) timeRestore(start time.Time) {
+	rs.restoredNs.Add(int64(time.Since(start)))
+}
+
+// iterationDone reports the end of main-loop iteration e, begun at began
+// after restores of restoredAtBegin ns, to the planner (see Progress).
+func (rs *replayState) iterationDone(e int64, began time.Time, restoredAtBegin int64) {
 	if rs.plan.Progress == "" {
 		return
 	}
@@ -88,7 +100,40 @@ func (rs *replayState) iterationDone(e int64) {
 		}
 		rs.prog = f
 	}
-	fmt.Fprintf(rs.prog, "%d\n", e)
+	rep := Progress{Iter: e, Began: began, Ended: time.Now(), RestoredAtBegin: time.Duration(restoredAtBegin),
+		Restored: time.Duration(rs.restoredNs.Load()), RestoredBytes: rs.restoredBytes.Load()}
+	rs.prog.Write(rep.append(nil))
+}
+
+// Progress is one line of a replay worker's progress file (Plan.Progress):
+// a main-loop iteration it finished, when, and what its restores had cost
+// so far. The planner counts the lines for its progress bar and times its
+// estimates by them.
+type Progress struct {
+	Iter            int64
+	Began, Ended    time.Time
+	RestoredAtBegin time.Duration // restoring, before the iteration began
+	Restored        time.Duration // restoring, by its end
+	RestoredBytes   int64         // checkpoint bytes read, by its end
+}
+
+// append writes the line: "iter began ended restoredAtBegin restored
+// restoredBytes", times in Unix nanoseconds, durations in nanoseconds.
+func (p Progress) append(b []byte) []byte {
+	return fmt.Appendf(b, "%d %d %d %d %d %d\n", p.Iter, p.Began.UnixNano(), p.Ended.UnixNano(),
+		int64(p.RestoredAtBegin), int64(p.Restored), p.RestoredBytes)
+}
+
+// ParseProgress reads one line of a progress file (without its newline).
+func ParseProgress(line string) (Progress, error) {
+	var p Progress
+	var began, ended, atBegin, restored int64
+	if _, err := fmt.Sscanf(line, "%d %d %d %d %d %d", &p.Iter, &began, &ended, &atBegin, &restored, &p.RestoredBytes); err != nil {
+		return p, fmt.Errorf("%w: progress line %q: %w", ErrReplay, line, err)
+	}
+	p.Began, p.Ended = time.Unix(0, began), time.Unix(0, ended)
+	p.RestoredAtBegin, p.Restored = time.Duration(atBegin), time.Duration(restored)
+	return p, nil
 }
 
 // loadReplay reads the plan and the run it replays; with selfCheck, it

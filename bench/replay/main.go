@@ -443,7 +443,8 @@ type result struct {
 	args    []string // flor's arguments
 	timing
 	level    string        // as flor reported it
-	estimate time.Duration // flor's estimate for the run
+	estimate time.Duration // flor's estimate for the run, in the schedule
+	revised  time.Duration // flor's revised estimate, once the run's first iteration was timed; 0 = none
 	elapsed  time.Duration // flor's own measure of the run's replay
 	phases   phases
 	checked  string // what the check verified
@@ -458,8 +459,10 @@ type phases struct {
 // progress lines: "[1] <tstamp> <filename>: <step>".
 var progressRE = regexp.MustCompile(`^\[\d+\] \S+ \S+: (materialising|propagating|building|cached version|replaying|done)`)
 
-// outcome line: "<tstamp> <filename> (<level>): ok in 6.4s, estimated 4.1s".
-var outcomeRE = regexp.MustCompile(`^\S+ \S+ \((.+)\): ok in ([0-9.]+)s, estimated ([0-9.]+)s$`)
+// outcome row of flor's final table: "<tstamp> <filename> ok <took>s
+// <waited>s <estimate>s <error> <revised>s <error> <level>" (revised "-"
+// when there is none).
+var outcomeRE = regexp.MustCompile(`^\S+\s+\S+\s+ok\s+([0-9.]+)s\s+[0-9.]+s\s+([0-9.]+)s\s+\S+\s+(?:([0-9.]+)s|-)\s+\S+\s+(.+?)\s*$`)
 
 func (b *bench) replay(ctx context.Context, c replayCase, rep int) error {
 	name := c.lv.log
@@ -497,9 +500,7 @@ func (b *bench) replay(ctx context.Context, c replayCase, rep int) error {
 			}
 		}
 		if m := outcomeRE.FindStringSubmatch(l.text); m != nil && !l.stderr {
-			res.level = m[1]
-			res.elapsed = parseSecs(m[2])
-			res.estimate = parseSecs(m[3])
+			res.elapsed, res.estimate, res.revised, res.level = parseSecs(m[1]), parseSecs(m[2]), parseSecs(m[3]), m[4]
 		}
 	}
 	steps := []string{"materialising", "propagating", "building", "replaying", "done"}
@@ -787,10 +788,26 @@ func (b *bench) report(w io.Writer) {
 		}
 	}
 
-	fmt.Fprintf(w, "\nestimates (flor's, per run) against the actual replay of the run (flor's own measure):\n")
+	fmt.Fprintf(w, "\nestimates (flor's, per run) against the actual replay of the run (flor's own measure);\n")
+	fmt.Fprintf(w, "error = estimate / actual - 1 (negative: the estimate was low); target within ±25%%:\n")
+	errPct := func(est, took time.Duration) string {
+		if est <= 0 || took <= 0 {
+			return "    -"
+		}
+		e := est.Seconds()/took.Seconds() - 1
+		v := "ok"
+		if math.Abs(e) > 0.25 {
+			v = "MISS"
+		}
+		return fmt.Sprintf("%+4.0f%% %s", 100*e, v)
+	}
 	for _, r := range b.results {
-		fmt.Fprintf(w, "  %-7s W=%d %-28s estimated %7s s, took %7s s (%+.0f%%)\n", r.name(), r.c.workers, r.logName,
-			s(r.estimate), s(r.elapsed), 100*(r.elapsed.Seconds()/r.estimate.Seconds()-1))
+		fmt.Fprintf(w, "  %-7s W=%d %-28s took %7s s; estimated %7s s (%s)", r.name(), r.c.workers, r.logName,
+			s(r.elapsed), s(r.estimate), errPct(r.estimate, r.elapsed))
+		if r.revised > 0 {
+			fmt.Fprintf(w, "; revised %7s s (%s)", s(r.revised), errPct(r.revised, r.elapsed))
+		}
+		fmt.Fprintln(w)
 	}
 
 	fmt.Fprintf(w, "\nwhere the time goes (the fastest replays):\n")

@@ -42,7 +42,7 @@ func TestBenchSmall(t *testing.T) {
 		`(?m)^  flor replay --yes --workers 2 loss_x: level nested loop without suffix; 40 values; loss_x = 2·loss bit for bit at the 8 logged steps$`,
 		`(?m)^    replay / original = ` + num + ` / ` + num + ` = ` + num + `   target <= 0\.10: (PASS|MISS)`,
 		`(?m)^    replay / original = ` + num + ` / ` + num + ` = ` + num + `   target <= 1\.15/2 = 0\.575: (PASS|MISS)`,
-		`(?m)^  outer +W=2 acc_top +estimated +` + num + ` s, took +` + num + ` s \([-+][0-9]+%\)$`,
+		`(?m)^  outer +W=2 acc_top +took +` + num + ` s; estimated +` + num + ` s \( *[-+][0-9]+% (ok|MISS)\); revised +` + num + ` s \( *[-+][0-9]+% (ok|MISS)\)$`,
 		`(?m)^    run phase beyond the prefix replay's: -?` + num + ` s for 2 epochs on 2 workers \(1 each\): per epoch, a restore \(3 objects, ` + num + ` MiB\)`,
 		`(?m)^    one evaluation of the test set, timed in this process: ` + num + ` s$`,
 	} {

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"golang.org/x/term"
@@ -197,33 +198,8 @@ func runReplay(ctx context.Context, e *env, o *replayOptions) error {
 		return runReplaySlurm(ctx, e, o, sched, opt)
 	}
 	outs := planner.Execute(ctx, sched, opt)
-	var failed int
 	fmt.Fprintln(e.stdout)
-	noted := map[string]bool{} // runs of one version share its notes
-	replayed := map[string]bool{}
-	var busy int
-	for _, o := range outs {
-		if o.Busy != "" {
-			busy++
-			fmt.Fprintf(e.stdout, "skipped %s\n", o.Busy)
-			continue
-		}
-		status := "ok"
-		if o.Err != nil {
-			failed++
-			status = "FAILED: " + o.Err.Error() + "\n    log: " + o.Log
-		} else {
-			replayed[o.Row.Run.Tstamp] = true
-		}
-		fmt.Fprintf(e.stdout, "%s %s (%s): %s in %.1fs, estimated %.1fs\n", o.Row.Run.Tstamp, o.Row.Run.Filename,
-			o.Level, status, o.Elapsed.Seconds(), o.Row.Estimate.Seconds())
-		for _, n := range o.Notes {
-			if !noted[n] {
-				noted[n] = true
-				fmt.Fprintf(e.stdout, "    note: %s\n", n)
-			}
-		}
-	}
+	failed, busy, replayed := writeOutcomes(e.stdout, outs)
 	if ctx.Err() != nil {
 		return fmt.Errorf("replay interrupted: runs not finished left no values; run it again to finish")
 	}
@@ -248,6 +224,52 @@ func runReplay(ctx context.Context, e *env, o *replayOptions) error {
 		return fmt.Errorf("%d of %d runs failed to replay (see the logs above)", failed, len(outs))
 	}
 	return nil
+}
+
+// writeOutcomes prints each run's outcome: a table of the time its
+// replay took against the estimate of the schedule and the one revised
+// as it ran (error: the estimate's distance from the time taken, + when
+// it was high), then the failures and notes.
+func writeOutcomes(w io.Writer, outs []*planner.Outcome) (failed, busy int, replayed map[string]bool) {
+	replayed = map[string]bool{}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "run\tprogram\tstatus\ttook\twaited\testimate\terror\trevised\terror\tlevel")
+	pct := func(o *planner.Outcome, d time.Duration) string {
+		if d <= 0 {
+			return "-\t-"
+		}
+		return fmt.Sprintf("%.1fs\t%+.0f%%", d.Seconds(), 100*o.EstimateError(d))
+	}
+	var after []string
+	noted := map[string]bool{} // runs of one version share its notes
+	for _, o := range outs {
+		if o.Busy != "" {
+			busy++
+			after = append(after, "skipped "+o.Busy)
+			continue
+		}
+		status := "ok"
+		if o.Err != nil {
+			failed++
+			status = "FAILED"
+			after = append(after, fmt.Sprintf("%s %s: FAILED: %v\n    log: %s", o.Row.Run.Tstamp, o.Row.Run.Filename, o.Err, o.Log))
+		} else {
+			replayed[o.Row.Run.Tstamp] = true
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1fs\t%.1fs\t%s\t%s\t%s\n", o.Row.Run.Tstamp, o.Row.Run.Filename, status,
+			o.Ran().Seconds(), o.Queued.Seconds(), pct(o, o.Row.Estimate), pct(o, o.Revised), o.Level)
+		for _, n := range o.Notes {
+			if !noted[n] {
+				noted[n] = true
+				after = append(after, "note: "+n)
+			}
+		}
+	}
+	tw.Flush()
+	for _, a := range after {
+		fmt.Fprintln(w, a)
+	}
+	return failed, busy, replayed
 }
 
 func whereText(where string) string {

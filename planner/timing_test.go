@@ -1,0 +1,72 @@
+package planner
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestReplayTimes: a replay revises its estimate from its workers' first
+// iterations, says so, and keeps what it measured for the next estimates.
+func TestReplayTimes(t *testing.T) {
+	p := newProject(t, []string{"epochs=4"})
+	p.edit("\t\tflor.Log(\"w\", m.W)\n", "\t\tflor.Log(\"w\", m.W)\n\t\tflor.Log(\"w2\", m.W*2)\n")
+	ctx := context.Background()
+	opt := p.options("w2")
+	var progress syncBuffer
+	opt.Progress = &progress
+	s, err := p.plan(ctx, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Rows) != 1 || s.Rows[0].Workers != 2 || s.Rows[0].Estimate <= 0 {
+		t.Fatalf("schedule rows %+v, want one run on 2 workers with an estimate", s.Rows)
+	}
+	outs := Execute(ctx, s, opt)
+	o := outs[0]
+	if o.Err != nil {
+		t.Fatalf("replay: %v\n%s", o.Err, progress.String())
+	}
+	if o.Revised <= 0 || !strings.Contains(progress.String(), "revised estimate") {
+		t.Errorf("no revised estimate (%v) in the progress:\n%s", o.Revised, progress.String())
+	}
+	if o.Work <= 0 || o.Prep <= 0 || o.Ran() <= 0 || o.Ran() > o.Elapsed {
+		t.Errorf("outcome work %v, prep %v, ran %v of %v", o.Work, o.Prep, o.Ran(), o.Elapsed)
+	}
+	c := loadCosts(p.home)
+	pc := c.Programs["."]
+	if pc == nil || pc.Prepare <= 0 || pc.Start == 0 || c.Finish <= 0 {
+		data, _ := os.ReadFile(costsFile(p.home))
+		t.Errorf("costs measured: %s", data)
+	}
+}
+
+// TestReplayRunsShareSlots: runs enough to fill the workers get one
+// worker each, from the slots all runs share.
+func TestReplayRunsShareSlots(t *testing.T) {
+	p := newProject(t, []string{"epochs=2"}, []string{"epochs=3"}, []string{"epochs=2", "lr=0.25"})
+	p.edit("\t\tflor.Log(\"w\", m.W)\n", "\t\tflor.Log(\"w\", m.W)\n\t\tflor.Log(\"w2\", m.W*2)\n")
+	ctx := context.Background()
+	opt := p.options("w2")
+	s, err := p.plan(ctx, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range s.Rows {
+		if r.Workers != 1 {
+			t.Errorf("run %s on %d workers, want 1: three runs fill two workers", r.Run.Tstamp, r.Workers)
+		}
+	}
+	if s.Total() <= 0 {
+		t.Errorf("total %v", s.Total())
+	}
+	for _, o := range Execute(ctx, s, opt) {
+		if o.Err != nil {
+			t.Fatalf("replay of %s: %v", o.Row.Run.Tstamp, o.Err)
+		}
+	}
+	if n := p.count("SELECT count(*) FROM logs WHERE value_name = 'w2' AND replayed"); n != 2+3+2 {
+		t.Errorf("%d replayed w2 values, want 7", n)
+	}
+}
