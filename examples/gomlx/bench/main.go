@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -241,12 +242,15 @@ func run(p params, pairs int) error {
 	if err := rproj.Write("main.go", []byte(newest)); err != nil {
 		return err
 	}
-	rep, _, err := timed(rp, flor, "replay", "--yes", "--workers", "2", "loss_x")
+	rep, out, err := timed(rp, flor, "replay", "--yes", "--workers", "2", "loss_x")
 	if err != nil {
 		return err
 	}
 	fmt.Printf("nested-level replay (loss_x in the step loop), 2 workers: %.2fs, the recorded run %.2fs: ratio %.2f (the replay includes building the version)\n",
 		rep.Seconds(), orig.Seconds(), rep.Seconds()/orig.Seconds())
+	if err := printEstimates(out); err != nil {
+		return err
+	}
 
 	// Outer level: a statement at the top of the epoch loop, which needs
 	// the state at the start of each epoch and no step loop at all.
@@ -258,11 +262,34 @@ func run(p params, pairs int) error {
 	if err := rproj.Write("main.go", []byte(outer)); err != nil {
 		return err
 	}
-	rep, _, err = timed(rp, flor, "replay", "--yes", "--workers", "2", "acc_top")
+	rep, out, err = timed(rp, flor, "replay", "--yes", "--workers", "2", "acc_top")
 	if err != nil {
 		return err
 	}
 	fmt.Printf("outer-level replay (acc_top at the top of the epoch loop), 2 workers: %.2fs, the recorded run %.2fs: ratio %.3f (the replay includes building the version)\n",
 		rep.Seconds(), orig.Seconds(), rep.Seconds()/orig.Seconds())
+	if err := printEstimates(out); err != nil {
+		return err
+	}
+	return nil
+}
+
+// outcomeRE is a row of flor replay's final table: "<run> <program> ok
+// <took>s <waited>s <estimate>s <error> <revised>s <error> <level>", the
+// revised estimate and its error "-" when there is none.
+var outcomeRE = regexp.MustCompile(`(?m)^\S+\s+\S+\s+ok\s+([0-9.]+)s\s+[0-9.]+s\s+([0-9.]+)s\s+(\S+)\s+(?:([0-9.]+)s\s+(\S+)|-\s+-)\s`)
+
+// printEstimates says how flor's estimates of the replayed run compared
+// with the time it took, from flor replay's output.
+func printEstimates(out []byte) error {
+	m := outcomeRE.FindSubmatch(out)
+	if m == nil {
+		return fmt.Errorf("flor replay printed no outcome row with its estimates:\n%s", out)
+	}
+	s := fmt.Sprintf("  flor's estimate for the run: took %ss, estimated %ss (%s)", m[1], m[2], m[3])
+	if len(m[4]) > 0 {
+		s += fmt.Sprintf(", revised after the first iteration %ss (%s)", m[4], m[5])
+	}
+	fmt.Println(s + "; target within ±25%")
 	return nil
 }
