@@ -160,7 +160,10 @@ func unitCost(r *Run, lv Level, rg [2]int64, c *costs) time.Duration {
 		stop = n
 	}
 	if rg[0] > 0 {
-		t += c.restore(r.endBytes(rg[0] - 1))
+		// A worker that starts past iteration 0 pays the program's
+		// warm-up in its own first iteration; the record shows it in
+		// iteration 0 only.
+		t += c.restore(r.endBytes(rg[0]-1)) + warmup(r, lv, c)
 	}
 	for e := rg[0]; e < stop; e++ {
 		t += iterationCost(r, lv, e, c)
@@ -180,6 +183,25 @@ func iterationCost(r *Run, lv Level, e int64, c *costs) time.Duration {
 		return it
 	}
 	return max(it-r.Nested[e], 0) + c.restore(r.blockBytes(e))
+}
+
+// warmup is what the first iteration a process runs costs beyond the
+// others, at level lv: a framework's one-time work, such as compiling its
+// graphs or filling caches. The recorded run paid it in iteration 0, each
+// replay worker pays it again in its first iteration. It is iteration 0's
+// cost beyond the median of the others' (0 with fewer than 3 iterations,
+// where a median says little).
+func warmup(r *Run, lv Level, c *costs) time.Duration {
+	n := int64(len(r.Iterations))
+	if n < 3 {
+		return 0
+	}
+	rest := make([]time.Duration, 0, n-1)
+	for e := int64(1); e < n; e++ {
+		rest = append(rest, iterationCost(r, lv, e, c))
+	}
+	slices.Sort(rest)
+	return max(iterationCost(r, lv, 0, c)-rest[len(rest)/2], 0)
 }
 
 // estimate is the expected wall time of replaying r at level lv on the
@@ -237,10 +259,17 @@ func revise(r *Run, lv Level, ranges [][2]int64, c *costs, began time.Time, star
 		var fin time.Time
 		switch p := firsts[w]; {
 		case p != nil:
+			// What the first iteration took beyond its recorded cost is
+			// charged to each iteration left, less the warm-up that only
+			// a process's first iteration pays.
 			extra := p.Ended.Sub(p.Began) - iterationCost(r, lv, p.Iter, c)
+			if p.Iter > 0 {
+				extra -= warmup(r, lv, c)
+			}
 			rest := unitCost(r, lv, [2]int64{p.Iter + 1, rg[1]}, c) - c.start(r.Filename) - r.Prefix
 			if p.Iter+1 > 0 {
-				rest -= c.restore(r.endBytes(p.Iter)) // it goes on from its own state
+				// It goes on from its own state, warm.
+				rest -= c.restore(r.endBytes(p.Iter)) + warmup(r, lv, c)
 			}
 			stop := rg[1]
 			if stop < 0 || stop > int64(len(r.Iterations)) {

@@ -96,6 +96,41 @@ func TestRevise(t *testing.T) {
 	}
 }
 
+// TestWarmup: a program whose first iteration pays a one-time cost (a
+// framework compiling its graphs) pays it again in each worker's first
+// iteration, and a revision does not charge it to the iterations left.
+func TestWarmup(t *testing.T) {
+	s := time.Second
+	r := &Run{Filename: "prog", Prefix: s,
+		Iterations: []time.Duration{9 * s, 4 * s, 4 * s, 5 * s},
+		Nested:     []time.Duration{3 * s, 3 * s, 3 * s, 3 * s}}
+	c := &costs{Programs: map[string]*programCosts{"prog": {Start: 0.5}}, Finish: 0.1, Rate: 1e9}
+	nested := Level{Mode: runtime.ModeLoop, Nested: true}
+	outer := Level{Mode: runtime.ModeLoop}
+	if got := warmup(r, nested, c); got != 5*s {
+		t.Errorf("nested warm-up = %v, want 9s less the others' median 4s", got)
+	}
+	if got := warmup(r, outer, c); got != 5*s {
+		t.Errorf("outer warm-up = %v, want 6s less the others' median 1s", got)
+	}
+	if got := warmup(&Run{Iterations: r.Iterations[:2]}, nested, c); got != 0 {
+		t.Errorf("warm-up of 2 iterations = %v, want 0", got)
+	}
+	// The second worker (iterations 2 and 3) starts from iteration 1's
+	// end and pays the warm-up once.
+	if got, want := unitCost(r, nested, [2]int64{2, -1}, c), 1500*time.Millisecond+5*s+9*s; got != want {
+		t.Errorf("second worker = %v, want %v", got, want)
+	}
+	// Its first iteration (2) took its 4 s and the warm-up's 5 s: nothing
+	// extra is charged to iteration 3.
+	began := time.Now()
+	first := &runtime.Progress{Iter: 2, Began: began.Add(2 * s), Ended: began.Add(11 * s)}
+	got := revise(r, nested, [][2]int64{{2, -1}}, c, began, []time.Time{began}, []*runtime.Progress{first})
+	if want := 11*s + 5*s + 100*time.Millisecond; got != want {
+		t.Errorf("revised = %v, want %v", got, want)
+	}
+}
+
 func TestWorkersFor(t *testing.T) {
 	s := time.Second
 	for _, c := range []struct {

@@ -56,6 +56,7 @@ func main() {
 	fl.IntVar(&p.trainSize, "train_size", 4096, "training images")
 	fl.IntVar(&p.testSize, "test_size", 1000, "test images")
 	fl.IntVar(&pairs, "pairs", 3, "A/B pairs for the overhead")
+	fl.BoolVar(&verbose, "v", false, "print flor replay's output: its schedule, progress and final table")
 	fl.BoolVar(&plain, "plain", false, "train once without flor and print the accuracy as JSON (used by the command itself)")
 	if err := fl.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -75,6 +76,9 @@ func main() {
 		fail(err)
 	}
 }
+
+// verbose: print flor replay's output.
+var verbose bool
 
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench:", err)
@@ -282,6 +286,9 @@ var outcomeRE = regexp.MustCompile(`(?m)^\S+\s+\S+\s+ok\s+([0-9.]+)s\s+[0-9.]+s\
 // printEstimates says how flor's estimates of the replayed run compared
 // with the time it took, from flor replay's output.
 func printEstimates(out []byte) error {
+	if verbose {
+		os.Stdout.Write(out)
+	}
 	m := outcomeRE.FindSubmatch(out)
 	if m == nil {
 		return fmt.Errorf("flor replay printed no outcome row with its estimates:\n%s", out)
