@@ -45,6 +45,8 @@ type costs struct {
 	Cached   float64                  `json:"cached"`       // seconds to take a version out of the cache
 	Finish   float64                  `json:"finish"`       // seconds from the last worker's exit to the run published
 	Rate     float64                  `json:"restore_rate"` // checkpoint bytes read and decoded per second
+
+	machine *costs // the machine's costs, behind the home's (nil: none)
 }
 
 type programCosts struct {
@@ -55,11 +57,37 @@ type programCosts struct {
 // costsFile is where a flor home keeps the measured costs.
 func costsFile(home string) string { return filepath.Join(home, "logs", "replay-costs.json") }
 
-// loadCosts reads the costs measured in home; missing figures are 0 (the
-// accessors then fall back to the defaults).
+// machineCostsFile is where this user's replays keep, for the whole
+// machine, the costs that depend on it more than on the project: the
+// estimates of a flor home that has measured nothing yet start from them
+// instead of the defaults. "" when the user has no cache directory. A
+// variable, for the tests.
+var machineCostsFile = func() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "flor", "replay-costs.json")
+}
+
+// anyProgram is the machine file's one program: every program's costs
+// blended.
+const anyProgram = "*"
+
+// loadCosts reads the costs measured in home, and the machine's behind
+// them; missing figures are 0 (the accessors then fall back to the
+// machine's, then to the defaults).
 func loadCosts(home string) *costs {
-	c := &costs{Programs: map[string]*programCosts{}}
-	if data, err := os.ReadFile(costsFile(home)); err == nil {
+	c := readCosts(costsFile(home))
+	if f := machineCostsFile(); f != "" {
+		c.machine = readCosts(f)
+	}
+	return c
+}
+
+func readCosts(file string) *costs {
+	c := &costs{}
+	if data, err := os.ReadFile(file); err == nil {
 		_ = json.Unmarshal(data, c)
 	}
 	if c.Programs == nil {
@@ -68,12 +96,27 @@ func loadCosts(home string) *costs {
 	return c
 }
 
-func (c *costs) save(home string) {
+func (c *costs) save(home string) { c.saveTo(costsFile(home)) }
+
+func (c *costs) saveTo(file string) {
 	data, _ := json.MarshalIndent(c, "", "  ")
-	tmp := costsFile(home) + ".tmp"
-	if os.WriteFile(tmp, append(data, '\n'), 0o644) == nil {
-		_ = os.Rename(tmp, costsFile(home))
+	if os.MkdirAll(filepath.Dir(file), 0o755) != nil {
+		return
 	}
+	tmp := fmt.Sprintf("%s.%d.tmp", file, os.Getpid())
+	if os.WriteFile(tmp, append(data, '\n'), 0o644) == nil {
+		if os.Rename(tmp, file) != nil {
+			os.Remove(tmp)
+		}
+	}
+}
+
+// fallback is the machine's figure for what c lacks.
+func (c *costs) fallback() *costs {
+	if c.machine == nil {
+		return &costs{Programs: map[string]*programCosts{}}
+	}
+	return c.machine
 }
 
 func dur(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
@@ -103,6 +146,9 @@ func (c *costs) prepare(program string) time.Duration {
 	if n > 0 {
 		return dur(sum / float64(n))
 	}
+	if p := c.fallback().Programs[anyProgram]; p != nil && p.Prepare > 0 {
+		return dur(p.Prepare)
+	}
 	return defaultPrepare
 }
 
@@ -111,15 +157,26 @@ func (c *costs) start(program string) time.Duration {
 	if p := c.Programs[program]; p != nil && p.Start != 0 {
 		return dur(p.Start)
 	}
+	if p := c.fallback().Programs[anyProgram]; p != nil && p.Start != 0 {
+		return dur(p.Start)
+	}
 	return defaultStart
 }
 
-func (c *costs) cached() time.Duration { return cmpOr(dur(c.Cached), defaultCached) }
-func (c *costs) finish() time.Duration { return cmpOr(dur(c.Finish), defaultFinish) }
+func (c *costs) cached() time.Duration {
+	return cmpOr(dur(c.Cached), cmpOr(dur(c.fallback().Cached), defaultCached))
+}
+
+func (c *costs) finish() time.Duration {
+	return cmpOr(dur(c.Finish), cmpOr(dur(c.fallback().Finish), defaultFinish))
+}
 
 // restore is the time to read and decode n checkpoint bytes.
 func (c *costs) restore(n int64) time.Duration {
 	rate := c.Rate
+	if rate <= 0 {
+		rate = c.fallback().Rate
+	}
 	if rate <= 0 {
 		rate = defaultRate
 	}

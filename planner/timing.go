@@ -247,10 +247,30 @@ func (p *replayer) learn(outs []*Outcome) {
 	}
 	p.mu.Unlock()
 	c := loadCosts(p.opt.Home)
-	for prog, ds := range s.prepare {
+	s.into(c, func(prog string) string { return prog })
+	c.save(p.opt.Home)
+	// The machine's file blends every program's, for homes that have
+	// measured nothing yet.
+	if f := machineCostsFile(); f != "" {
+		m := readCosts(f)
+		s.into(m, func(string) string { return anyProgram })
+		m.saveTo(f)
+	}
+}
+
+// into blends the samples into c, each program's under key(program).
+func (s *costSamples) into(c *costs, key func(string) string) {
+	merge := func(per map[string][]time.Duration) map[string][]time.Duration {
+		out := map[string][]time.Duration{}
+		for prog, ds := range per {
+			out[key(prog)] = append(out[key(prog)], ds...)
+		}
+		return out
+	}
+	for prog, ds := range merge(s.prepare) {
 		c.program(prog).Prepare = blend(c.program(prog).Prepare, mean(ds))
 	}
-	for prog, ds := range s.start {
+	for prog, ds := range merge(s.start) {
 		c.program(prog).Start = blend(c.program(prog).Start, mean(ds))
 	}
 	if len(s.cached) > 0 {
@@ -263,7 +283,6 @@ func (p *replayer) learn(outs []*Outcome) {
 	if s.restoredBytes >= 1<<20 && s.restored > 0 {
 		c.Rate = blend(c.Rate, float64(s.restoredBytes)/s.restored.Seconds())
 	}
-	c.save(p.opt.Home)
 }
 
 func mean(ds []time.Duration) float64 {

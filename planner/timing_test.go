@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -10,6 +11,9 @@ import (
 // TestReplayTimes: a replay revises its estimate from its workers' first
 // iterations, says so, and keeps what it measured for the next estimates.
 func TestReplayTimes(t *testing.T) {
+	machine := filepath.Join(t.TempDir(), "flor", "replay-costs.json")
+	defer func(f func() string) { machineCostsFile = f }(machineCostsFile)
+	machineCostsFile = func() string { return machine }
 	p := newProject(t, []string{"epochs=4"})
 	p.edit("\t\tflor.Log(\"w\", m.W)\n", "\t\tflor.Log(\"w\", m.W)\n\t\tflor.Log(\"w2\", m.W*2)\n")
 	ctx := context.Background()
@@ -39,6 +43,19 @@ func TestReplayTimes(t *testing.T) {
 	if pc == nil || pc.Prepare <= 0 || pc.Start == 0 || c.Finish <= 0 {
 		data, _ := os.ReadFile(costsFile(p.home))
 		t.Errorf("costs measured: %s", data)
+	}
+	// A home that measured nothing starts from the machine's costs.
+	m := readCosts(machine).Programs[anyProgram]
+	if m == nil || m.Prepare != pc.Prepare || m.Start != pc.Start {
+		data, _ := os.ReadFile(machine)
+		t.Fatalf("the machine's costs %s, want the home's %+v", data, pc)
+	}
+	fresh := loadCosts(t.TempDir())
+	if got := fresh.prepare("other"); got != dur(pc.Prepare) {
+		t.Errorf("a new home's prepare = %v, want the machine's %v", got, dur(pc.Prepare))
+	}
+	if got := fresh.finish(); got != dur(c.Finish) {
+		t.Errorf("a new home's finish = %v, want the machine's %v", got, dur(c.Finish))
 	}
 }
 
