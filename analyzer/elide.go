@@ -219,6 +219,11 @@ func (s *state) placeInMainLoop(stmt ast.Stmt) (nested bool, why string) {
 	if body == nil {
 		return false, "no main loop"
 	}
+	switch s.parent[stmt].(type) {
+	case *ast.BlockStmt, *ast.CaseClause, *ast.CommClause:
+	default:
+		return false, "it is a labelled statement, which a guard cannot wrap"
+	}
 	for n := s.parent[stmt]; n != nil; n = s.parent[n] {
 		switch n := n.(type) {
 		case *ast.FuncLit:

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"io"
 	"go/parser"
 	"go/token"
 	"os"
@@ -383,7 +384,7 @@ func TestProgramWithoutMainLoopIsAllPrefix(t *testing.T) {
 	if err != nil || lv.Mode != runtime.ModePrefix {
 		t.Errorf("level %v, %v; want prefix", lv, err)
 	}
-	if err := instrument(context.Background(), a); err != nil {
+	if err := instrument(context.Background(), a, io.Discard); err != nil {
 		t.Errorf("instrument: %v", err)
 	}
 }
