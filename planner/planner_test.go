@@ -2,9 +2,9 @@ package planner
 
 import (
 	"context"
-	"io"
 	"go/parser"
 	"go/token"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
