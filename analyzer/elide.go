@@ -83,7 +83,7 @@ func (s *state) elision(lc logCall, sameName int) *Elision {
 	}
 	switch {
 	case ls.Phase != PhaseMain:
-		return no("runs %s, not in the main loop: only main-loop statements are skipped", phaseWhere(ls.Phase))
+		return no("runs %s: only main-loop statements are skipped", phaseWhere(ls.Phase))
 	case ls.Name == "":
 		return no("its name is not a constant")
 	case len(ls.Via) > 0:
@@ -124,31 +124,31 @@ func (s *state) elision(lc logCall, sameName int) *Elision {
 		at := s.pos(e.pos).String()
 		switch {
 		case e.kind != EffectAssign && e.kind != EffectCall:
-			return no("%s at %s: %s is not restored by replay", e.desc, at, effectNoun(e.kind))
+			return no("%s (%s): %s is not restored by replay", e.desc, at, effectNoun(e.kind))
 		case e.l == nil || e.l.root == nil:
-			return no("%s at %s: the state it changes is not known", e.desc, at)
+			return no("%s (%s): the state it changes is not known", e.desc, at)
 		}
 		reg, unsaved := s.coverage(e.l)
 		if reg == nil {
 			if unsaved != "" {
 				unsaved = " (" + unsaved + ")"
 			}
-			return no("%s at %s changes %s, which no checkpoint restores%s", e.desc, at, e.l, unsaved)
+			return no("%s (%s): no checkpoint restores %s%s", e.desc, at, e.l, unsaved)
 		}
 		if nested {
-			return no("%s at %s changes %s in a nested loop, which may read it again before the iteration ends", e.desc, at, e.l)
+			return no("%s (%s): in a nested loop, which may read %s again before the iteration ends", e.desc, at, e.l)
 		}
 		targets := s.aliasesOf(e.l.root)
 		if read := s.firstRead(targets, rest, token.NoPos, nil); read.IsValid() {
-			return no("%s at %s changes %s, which is read at %s before the iteration ends", e.desc, at, e.l, s.pos(read).Short())
+			return no("%s (%s): %s is read at %s before the iteration ends", e.desc, at, e.l, s.pos(read).Short())
 		}
 		if !slices.Contains(restores, reg.Name) {
 			restores = append(restores, reg.Name)
-			what = append(what, fmt.Sprintf("%s (%s at %s)", e.l, e.desc, at))
 		}
+		what = append(what, fmt.Sprintf("%s (%s): checkpoint %q restores %s", e.desc, at, reg.Name, e.l))
 	}
 	return &Elision{OK: true, Restores: restores, Qualifier: q,
-		Why: fmt.Sprintf("changes %s: checkpoint %s restored at the end of the iteration", strings.Join(what, ", "), strings.Join(quoted(restores), ", "))}
+		Why: strings.Join(what, "; ") + " at the end of the iteration"}
 }
 
 // opaqueCall finds a call, in n or in the package's functions it calls,
@@ -184,16 +184,24 @@ func (s *state) opaqueCall(n ast.Node, seen map[*ast.BlockStmt]bool) string {
 		}
 		fn, ok := typeutil.Callee(s.info, call).(*types.Func)
 		if !ok {
-			why = fmt.Sprintf("calls the function value %s at %s, whose effects are not known", s.text(call.Fun), at)
+			why = fmt.Sprintf("calls the function value %s (%s), whose effects are not known", s.text(call.Fun), at)
 			return false
 		}
 		sig, _ := fn.Type().(*types.Signature)
 		if sig != nil && sig.Recv() != nil && types.IsInterface(sig.Recv().Type()) {
-			why = fmt.Sprintf("calls %s at %s on an interface value, whose effects are not known", funcName(fn), at)
+			why = fmt.Sprintf("calls %s on an interface value (%s), whose effects are not known", funcName(fn), at)
 			return false
 		}
-		if fn.Pkg() == s.pkg.Types || s.pureCall(call) {
+		if fn.Pkg() == nil || fn.Pkg() == s.pkg.Types || s.pureCall(call) {
 			return true
+		}
+		if p := fn.Pkg().Path(); (p == "math/rand" || p == "math/rand/v2") && sig != nil && sig.Recv() == nil && !strings.HasPrefix(fn.Name(), "New") {
+			why = fmt.Sprintf("calls %s (%s): a draw from math/rand's global generator is not restored by replay", funcName(fn), at)
+			return false
+		}
+		if p := fn.Pkg().Path(); ioPkgs[p] || p == "fmt" && (strings.HasPrefix(fn.Name(), "Print") || strings.HasPrefix(fn.Name(), "Fprint")) {
+			why = fmt.Sprintf("calls %s (%s): input/output is not restored by replay", funcName(fn), at)
+			return false
 		}
 		if _, ok := externalEffect(fn); ok {
 			return true // judged by the effects table
@@ -201,11 +209,11 @@ func (s *state) opaqueCall(n ast.Node, seen map[*ast.BlockStmt]bool) string {
 		sum := s.foreignSummary(fn)
 		switch {
 		case sum == nil:
-			why = fmt.Sprintf("calls %s at %s, whose source the analysis does not read", funcName(fn), at)
+			why = fmt.Sprintf("calls %s (%s), whose source the analysis does not read", funcName(fn), at)
 		case len(sum.kinds) > 0:
-			why = fmt.Sprintf("calls %s at %s, which %s", funcName(fn), at, sum.kinds[0].desc)
+			why = fmt.Sprintf("calls %s (%s), which %s", funcName(fn), at, sum.kinds[0].desc)
 		case len(sum.globals) > 0:
-			why = fmt.Sprintf("calls %s at %s, which changes %s", funcName(fn), at, sum.globals[0])
+			why = fmt.Sprintf("calls %s (%s), which changes %s", funcName(fn), at, sum.globals[0])
 		}
 		return why == ""
 	})
