@@ -118,6 +118,9 @@ func (s *state) elision(lc logCall, sameName int) *Elision {
 		return &Elision{OK: true, Why: "its argument changes nothing outside itself", Qualifier: q}
 	}
 	body := loopBodyOf(s.mainStmt)
+	if at := gotoIn(body); at.IsValid() {
+		return no("%s (%s), and the main loop's body has a goto at %s, which may run code before the statement again within the iteration", w.out[0].desc, s.pos(w.out[0].pos), s.pos(at).Short())
+	}
 	rest := []region{{node: body, in: posRange{stmt.End(), body.End()}}}
 	var restores, what []string
 	for _, e := range w.out {
@@ -279,6 +282,18 @@ func (s *state) guardQualifier(call *ast.CallExpr) (string, string) {
 		return "", "the name " + WantedFunc + " does not refer to flor's at the statement (dot import)"
 	}
 	return "", "flor.Log is not called by its name"
+}
+
+// gotoIn returns the first goto statement in n, or NoPos.
+func gotoIn(n ast.Node) token.Pos {
+	at := token.NoPos
+	ast.Inspect(n, func(n ast.Node) bool {
+		if br, ok := n.(*ast.BranchStmt); ok && br.Tok == token.GOTO && !at.IsValid() {
+			at = br.Pos()
+		}
+		return !at.IsValid()
+	})
+	return at
 }
 
 func phaseWhere(p Phase) string {
