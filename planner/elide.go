@@ -10,12 +10,13 @@ import (
 )
 
 // skippedAfterFirst returns the statements of a's main loop that a replay
-// of names evaluates only in each worker's first iteration: those the
-// analysis proved it may skip, whose names it does not write.
-func skippedAfterFirst(a *analyzer.Analysis, names []string) []*analyzer.LogStmt {
+// of names at level lv evaluates only in each worker's first iteration:
+// those the analysis proved it may skip, whose names it does not write,
+// outside the blocks it skips.
+func skippedAfterFirst(a *analyzer.Analysis, names []string, lv Level) []*analyzer.LogStmt {
 	var out []*analyzer.LogStmt
 	for _, l := range a.Elidable() {
-		if !slices.Contains(names, l.Name) {
+		if !slices.Contains(names, l.Name) && (l.Block == "" || slices.Contains(lv.Execute, l.Block)) {
 			out = append(out, l)
 		}
 	}

@@ -163,7 +163,7 @@ func Plan(ctx context.Context, opt Options, runs []*Run) (*Schedule, error) {
 		}
 		levels[prog] = lv
 		s.Level = s.Level.max(lv)
-		skipped = append(skipped, skippedAfterFirst(a, opt.Names)...)
+		skipped = append(skipped, skippedAfterFirst(a, opt.Names, lv)...)
 	}
 	s.Check = selfCheckLine(s.Level, skipped, opt.FullCheck)
 	var missing []string
