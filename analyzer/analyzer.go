@@ -147,6 +147,9 @@ type LogStmt struct {
 	// Block is the id of the skip block the call is in, or "".
 	Block string `json:"block,omitempty"`
 	Via   []Pos  `json:"via,omitempty"`
+	// Elide says whether a replay that keeps no value of this statement
+	// may skip evaluating it (flor.Log only; see Elision).
+	Elide *Elision `json:"elide,omitempty"`
 }
 
 // Registration is a flor.Checkpoint call.

@@ -40,6 +40,13 @@
 // packages it calls, and data iterators whose position carries across
 // epochs.
 //
+// For each flor.Log statement it also says whether a replay that keeps
+// none of its values may skip evaluating it (LogStmt.Elide, elide.go):
+// proved when its result is unused, it is in the main loop's own body,
+// and its argument changes only checkpointed state that nothing reads
+// before the iteration ends, and when every call the argument makes is
+// one whose effects the analysis sees.
+//
 // What analyzer is not for: rewriting code (package rewrite uses its
 // results), running programs, or proving the absence of every effect.
 // Effects it cannot see, such as writes through memory reached only from

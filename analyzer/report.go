@@ -58,6 +58,19 @@ func (a *Analysis) WriteText(w io.Writer) error {
 	table("logs", "KIND\tNAME\tPOS\tDEPTH\tLOOPS\tPHASE\tBLOCK", rows)
 
 	rows = nil
+	for _, l := range a.Logs {
+		if l.Elide == nil {
+			continue
+		}
+		ok := "no"
+		if l.Elide.OK {
+			ok = "yes"
+		}
+		rows = append(rows, []string{dash(l.Name), l.Pos.String() + via(l.Via), ok, l.Elide.Why})
+	}
+	table("skipped in replay when no value is kept", "NAME\tPOS\tELIDABLE\tWHY", rows)
+
+	rows = nil
 	for _, r := range a.Checkpoints {
 		rows = append(rows, []string{r.Name, r.Object, r.Pos.String(), string(r.Phase)})
 	}

@@ -59,6 +59,8 @@ type state struct {
 
 	blocks    []*blockInfo
 	skippable int // skippable candidate loops so far, for loop#N ids
+	// logCalls pairs each log statement with its call, for elision.
+	logCalls []logCall
 }
 
 // varInfo is what the analysis knows about how a variable is set.
@@ -118,6 +120,7 @@ func AnalyzePackage(pkg *packages.Package, src *Sources) (*Analysis, error) {
 	}
 	s.analyzeCarried()
 	s.analyzeHazards()
+	s.analyzeElision()
 	s.sortDiagnostics()
 	return a, a.Err()
 }

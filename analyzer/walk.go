@@ -311,6 +311,7 @@ func (s *state) walkCall(call *ast.CallExpr, c *ctx) {
 			ls.Block = c.block.b.ID
 		}
 		s.a.Logs = append(s.a.Logs, ls)
+		s.logCalls = append(s.logCalls, logCall{ls, call})
 	case "Checkpoint":
 		if len(call.Args) != 2 || c.unreached {
 			return

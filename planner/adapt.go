@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/flordb/flor/analyzer"
@@ -70,14 +71,19 @@ func relName(dir, file string) string {
 }
 
 // instrument wraps the skippable blocks of the analysed package in skip
-// blocks, rewriting its files. A program without a main loop has none.
-func instrument(ctx context.Context, a *analyzer.Analysis) error {
+// blocks, and guards the log statements replay may skip, rewriting its
+// files. A program without a main loop has none.
+// Each guarded statement is a line of log.
+func instrument(ctx context.Context, a *analyzer.Analysis, log io.Writer) error {
 	if a.MainLoop == nil {
 		return nil
 	}
-	files, err := rewrite.Instrument(a)
+	files, guarded, err := rewrite.InstrumentReplay(a)
 	if err != nil {
 		return fmt.Errorf("instrumenting the run's version: %w", err)
+	}
+	for _, l := range guarded {
+		fmt.Fprintf(log, "instrument: %s at %s skipped when its value is not kept: %s\n", l.Name, l.Pos, l.Elide.Why)
 	}
 	return rewrite.WriteFiles(files)
 }

@@ -287,7 +287,7 @@ func (p *replayer) prepareSteps(ctx context.Context, row *Row, v *version) error
 		v.notes = append(v.notes, w.Error())
 		fmt.Fprintf(log, "analysis: %s\n", w.Error())
 	}
-	if err := instrument(ctx, a); err != nil {
+	if err := instrument(ctx, a, log); err != nil {
 		return err
 	}
 	if err := ensureCommit(a); err != nil {

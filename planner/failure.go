@@ -50,6 +50,11 @@ func panicSite(stack []string, tree string) string {
 		if m == nil {
 			continue
 		}
+		if !filepath.IsAbs(m[1]) && !strings.ContainsRune(m[1], '/') {
+			// A file named by a //line directive that florc wrote (after
+			// a skip block or a guard): the program's own code.
+			return m[1] + ":" + m[2]
+		}
 		rel, err := filepath.Rel(tree, m[1])
 		if err != nil || !filepath.IsLocal(rel) {
 			continue

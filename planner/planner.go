@@ -40,6 +40,11 @@ type Options struct {
 	// AcceptDivergence publishes a run whose replay did not reproduce
 	// recorded values; the values that differ are ingested as warnings.
 	AcceptDivergence bool
+	// FullCheck evaluates every statement in every iteration. Otherwise a
+	// statement whose value the replay does not keep, and whose argument
+	// the analysis proves it may skip, is evaluated (and its value
+	// compared with the record) in each worker's first iteration only.
+	FullCheck bool
 	// Progress receives one line per step of each run; nil = none. When it
 	// is a terminal, a bar of runs and epochs is kept below the lines.
 	Progress io.Writer
@@ -70,6 +75,8 @@ type Schedule struct {
 	// Blocked are the runs that cannot be replayed, with the reason: the
 	// new statements do not carry into their version.
 	Blocked []*Blocked
+	// Check says what the self-check compares (see selfCheckLine).
+	Check string
 }
 
 // Blocked is a run left out of a replay, and why.
@@ -130,6 +137,7 @@ func Plan(ctx context.Context, opt Options, runs []*Run) (*Schedule, error) {
 	}
 	levels := map[string]Level{}
 	found := map[string]bool{}
+	var skipped []*analyzer.LogStmt
 	var loadErrs []string
 	for _, prog := range slices.Sorted(mapKeys(programs)) {
 		dir := filepath.Join(opt.Root, filepath.FromSlash(prog))
@@ -155,7 +163,9 @@ func Plan(ctx context.Context, opt Options, runs []*Run) (*Schedule, error) {
 		}
 		levels[prog] = lv
 		s.Level = s.Level.max(lv)
+		skipped = append(skipped, skippedAfterFirst(a, opt.Names, lv)...)
 	}
+	s.Check = selfCheckLine(s.Level, skipped, opt.FullCheck)
 	var missing []string
 	for _, n := range opt.Names {
 		if !found[n] {
@@ -242,7 +252,11 @@ func (s *Schedule) Write(w io.Writer) {
 	for _, st := range s.Statements {
 		fmt.Fprintf(w, "new statement %q at %s: depth %d, %s\n", st.Name, st.Pos, st.Depth, st.Phase)
 	}
-	fmt.Fprintf(w, "log level %s.\n\n", s.Level)
+	fmt.Fprintf(w, "log level %s.\n", s.Level)
+	if s.Check != "" {
+		fmt.Fprintf(w, "%s.\n", s.Check)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\tprojid\ttstamp\tfilename\tversion\tstatus\tepochs\tdelta::prefix\tdelta::loop\tdelta::suffix\testimate")
 	for _, r := range s.Rows {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"go/parser"
 	"go/token"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -418,7 +419,7 @@ func TestProgramWithoutMainLoopIsAllPrefix(t *testing.T) {
 	if err != nil || lv.Mode != runtime.ModePrefix {
 		t.Errorf("level %v, %v; want prefix", lv, err)
 	}
-	if err := instrument(context.Background(), a); err != nil {
+	if err := instrument(context.Background(), a, io.Discard); err != nil {
 		t.Errorf("instrument: %v", err)
 	}
 }

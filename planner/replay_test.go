@@ -43,10 +43,18 @@ type project struct {
 	dir  string
 	home string
 	p    *scratch.Project
+	src  string // main.go as committed
 }
 
 // newProject commits trainSrc and records one run per kwargs list.
 func newProject(t *testing.T, kwargs ...[]string) *project {
+	t.Helper()
+	return newProjectFrom(t, trainSrc, kwargs...)
+}
+
+// newProjectFrom commits src as main.go and records one run per kwargs
+// list.
+func newProjectFrom(t *testing.T, src string, kwargs ...[]string) *project {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs a training program")
@@ -58,14 +66,14 @@ func newProject(t *testing.T, kwargs ...[]string) *project {
 	}
 	t.Setenv("GOFLAGS", "-mod=mod")
 	dir := filepath.Join(t.TempDir(), "proj")
-	p, err := scratch.New(dir, "example.com/train", root, map[string][]byte{"main.go": []byte(trainSrc)})
+	p, err := scratch.New(dir, "example.com/train", root, map[string][]byte{"main.go": []byte(src)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := p.Commit("v1"); err != nil {
 		t.Fatal(err)
 	}
-	pr := &project{t: t, dir: dir, home: filepath.Join(dir, ".flor"), p: p}
+	pr := &project{t: t, dir: dir, home: filepath.Join(dir, ".flor"), p: p, src: src}
 	bin := filepath.Join(t.TempDir(), "train")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Dir = dir
@@ -88,8 +96,8 @@ func newProject(t *testing.T, kwargs ...[]string) *project {
 // edit replaces old by new in the working tree's main.go (not committed).
 func (p *project) edit(old, new string) {
 	p.t.Helper()
-	src := strings.Replace(trainSrc, old, new, 1)
-	if src == trainSrc {
+	src := strings.Replace(p.src, old, new, 1)
+	if src == p.src {
 		p.t.Fatalf("main.go has no %q", old)
 	}
 	if err := p.p.Write("main.go", []byte(src)); err != nil {

@@ -38,7 +38,7 @@ func TestReplayPulledRuns(t *testing.T) {
 	clone := func(name string) *project {
 		dir := filepath.Join(base, name, "proj")
 		git(base, "clone", "-q", "-b", "main", remote, dir)
-		b := &project{t: t, dir: dir, home: filepath.Join(dir, ".flor"), p: &scratch.Project{Dir: dir}}
+		b := &project{t: t, dir: dir, home: filepath.Join(dir, ".flor"), p: &scratch.Project{Dir: dir}, src: trainSrc}
 		repo, err := gitrecords.Open(dir, b.home)
 		if err != nil {
 			t.Fatal(err)

@@ -18,7 +18,7 @@ func (p *replayer) unitPlan(row *Row, id string, lv Level, rg [2]int64, w int, t
 		Out:   filepath.Join(tmpDir, fmt.Sprintf("w%d.jsonl", w)),
 		Names: p.names[row.Index], Execute: lv.Execute, Skip: lv.Skip, Start: rg[0], Stop: rg[1], Mode: lv.Mode,
 		Suffix: lv.Suffix && rg[1] < 0 && run.Status == "finished", Worker: w,
-		Progress: progress,
+		Progress: progress, FullCheck: p.opt.FullCheck,
 	}
 }
 

@@ -40,12 +40,37 @@ var ErrLayout = errors.New("cannot instrument this layout")
 // instrumenting twice gives the same code as instrumenting once. An
 // analysis with errors is refused.
 func Instrument(a *analyzer.Analysis) (map[string][]byte, error) {
+	return instrument(a, false)
+}
+
+// InstrumentReplay is Instrument for a replay build: besides the skip
+// blocks, each flor.Log statement the analysis proved elidable
+// (LogStmt.Elide) is guarded so that a replay keeping none of its values
+// does not evaluate its argument:
+//
+//	if flor.Wanted("val_acc", "model") {
+//	//line main.go:52
+//		flor.Log("val_acc", mlp.Evaluate(model, test))
+//	}
+//	//line main.go:53:1
+//
+// A statement that does not have its lines to itself is left unguarded.
+// It returns the new contents of the files and the statements guarded.
+func InstrumentReplay(a *analyzer.Analysis) (map[string][]byte, []*analyzer.LogStmt, error) {
+	out, err := instrument(a, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, guardable(a), nil
+}
+
+func instrument(a *analyzer.Analysis, guards bool) (map[string][]byte, error) {
 	if err := a.Err(); err != nil {
 		return nil, err
 	}
 	edits := map[string][]Edit{}
 	for _, b := range a.Blocks {
-		if !b.Skippable || len(b.Via) > 0 || b.ID == "" {
+		if !wrapped(b) {
 			continue
 		}
 		src := a.Source(b.Stmt.File)
@@ -62,6 +87,14 @@ func Instrument(a *analyzer.Analysis) (map[string][]byte, error) {
 		}
 		edits[b.Stmt.File] = append(edits[b.Stmt.File], es...)
 	}
+	if guards {
+		// After the blocks' edits: at a shared offset, a block's tab
+		// goes before the guard's line.
+		for _, l := range guardable(a) {
+			src := a.Source(l.Stmt.File)
+			edits[l.Stmt.File] = append(edits[l.Stmt.File], guard(src, l, inWrapped(a, l))...)
+		}
+	}
 	out := map[string][]byte{}
 	for file, es := range edits {
 		src := a.Source(file)
@@ -77,6 +110,92 @@ func Instrument(a *analyzer.Analysis) (map[string][]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// wrapped reports whether Instrument wraps block b in a skip block.
+func wrapped(b *analyzer.Block) bool {
+	return b.Skippable && len(b.Via) == 0 && b.ID != ""
+}
+
+// guardable returns the elidable statements whose layout a guard can
+// wrap: each starts its own line and ends its last one.
+func guardable(a *analyzer.Analysis) []*analyzer.LogStmt {
+	var out []*analyzer.LogStmt
+	for _, l := range a.Elidable() {
+		src := a.Source(l.Stmt.File)
+		if src == nil || !ownLines(src, l.Stmt.Start, l.Stmt.End) {
+			continue
+		}
+		if !slices.ContainsFunc(out, func(o *analyzer.LogStmt) bool { return o.Stmt == l.Stmt }) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// ownLines reports whether src[start:end] starts its line and only a
+// comment follows it on its last one.
+func ownLines(src []byte, start, end int) bool {
+	if strings.TrimSpace(string(src[lineStart(src, start):start])) != "" {
+		return false
+	}
+	rest := strings.TrimSpace(string(src[end:lineEnd(src, end)]))
+	return rest == "" || strings.HasPrefix(rest, "//")
+}
+
+// lineEnd is the offset of the newline ending the line at off, or len(src).
+func lineEnd(src []byte, off int) int {
+	if nl := bytes.IndexByte(src[off:], '\n'); nl >= 0 {
+		return off + nl
+	}
+	return len(src)
+}
+
+// inWrapped reports whether statement l is inside a loop that Instrument
+// wraps now (one already wrapped has its indentation).
+func inWrapped(a *analyzer.Analysis, l *analyzer.LogStmt) bool {
+	for _, b := range a.Blocks {
+		if wrapped(b) && !b.Instrumented && b.Stmt.File == l.Stmt.File && b.Stmt.Start <= l.Stmt.Start && l.Stmt.End <= b.Stmt.End {
+			return true
+		}
+	}
+	return false
+}
+
+// guard returns the edits that put statement l under flor.Wanted; in a
+// loop being wrapped, its lines move one more tab right.
+func guard(src []byte, l *analyzer.LogStmt, inWrapped bool) []Edit {
+	first, last := lineStart(src, l.Stmt.Start), lineEnd(src, l.Stmt.End)
+	indent, extra := leading(src[first:]), ""
+	if inWrapped {
+		extra = "\t"
+	}
+	q := l.Elide.Qualifier
+	if q != "" {
+		q += "."
+	}
+	args := []string{strconv.Quote(l.Name)}
+	for _, r := range l.Elide.Restores {
+		args = append(args, strconv.Quote(r))
+	}
+	file := filepath.Base(l.Stmt.File)
+	edits := []Edit{{first, first, fmt.Sprintf("%sif %s%s(%s) {\n//line %s:%d\n", indent, q, analyzer.WantedFunc, strings.Join(args, ", "), file, l.Stmt.FirstLine)}}
+	raw := rawStringLines(src, first, last)
+	for p := first; p < last; {
+		if src[p] != '\n' && !raw[p] {
+			tab := "\t"
+			if p == first {
+				tab += extra // the block's own tab went before the guard's line
+			}
+			edits = append(edits, Edit{p, p, tab})
+		}
+		nl := bytes.IndexByte(src[p:last], '\n')
+		if nl < 0 {
+			break
+		}
+		p += nl + 1
+	}
+	return append(edits, Edit{last, last, fmt.Sprintf("\n%s%s}\n//line %s:%d:1", extra, indent, file, l.Stmt.LastLine+1)})
 }
 
 // startCall is the flor.SkipStart call that opens block b.

@@ -168,3 +168,47 @@ func TestLineDirectives(t *testing.T) {
 		}
 	}
 }
+
+// The replay build guards the statements replay may skip; one that shares
+// its line with other code is left as it is, and positions after a guard
+// still name the user's lines.
+func TestInstrumentReplayGuards(t *testing.T) {
+	ctx := context.Background()
+	m := analyzertest.NewModule(t)
+	src := strings.Replace(program, `flor.Log("total", total)`,
+		`flor.Log("total", total)
+		flor.Log("a", 1); flor.Log("b", 2)
+		flor.Log("c", missing)`, 1)
+	m.Write(t, "prog", map[string][]byte{"main.go": []byte(strings.Replace(src, "missing", "total", 1))})
+	a, err := analyzer.Analyze(ctx, filepath.Join(m.Dir, "prog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, guarded, err := rewrite.InstrumentReplay(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, l := range guarded {
+		names = append(names, l.Name)
+	}
+	if strings.Join(names, " ") != "total c" {
+		t.Errorf("guarded %v, want total and c (a and b share a line)", names)
+	}
+	got := string(changed[filepath.Join(m.Dir, "prog", "main.go")])
+	for _, want := range []string{"if flor.Wanted(\"total\") {\n//line main.go:12\n\t\t\tflor.Log(\"total\", total)\n\t\t}\n//line main.go:13:1\n",
+		"\t\tflor.Log(\"a\", 1); flor.Log(\"b\", 2)\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the replay build lacks %q:\n%s", want, got)
+		}
+	}
+	// Break the code on the user's line 14, after two guards.
+	m.Write(t, "prog", map[string][]byte{"main.go": []byte(strings.Replace(got, `flor.Log("c", total)`, `flor.Log("c", missing)`, 1))})
+	cmd := exec.Command("go", "build", "-o", os.DevNull, "./prog")
+	cmd.Dir = m.Dir
+	cmd.Env = m.Env()
+	outb, err := cmd.CombinedOutput()
+	if err == nil || !regexp.MustCompile(`main\.go:14(:\d+)?: undefined: missing`).Match(outb) {
+		t.Errorf("go build: %v\n%s", err, outb)
+	}
+}

@@ -254,6 +254,7 @@ func (ls *loopState) endIteration() bool {
 		r.capture(f.iter, "", 0, nil, false, false)
 		return true
 	}
+	r.restoreElided(f.iter, ls.stop >= 0 && f.iter+1 >= ls.stop)
 	r.replay.iterationDone(f.iter, f.begun, r.replay.iterRestored)
 	if ls.stop >= 0 && f.iter+1 >= ls.stop {
 		// The range of this worker is done; the next worker goes on.

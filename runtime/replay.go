@@ -52,6 +52,11 @@ type Plan struct {
 	// Progress, when set, is a file the worker appends a line to as each
 	// main-loop iteration ends, for the planner's progress bar.
 	Progress string `json:"progress,omitempty"`
+	// FullCheck evaluates every guarded statement (see Run.Wanted) in
+	// every iteration, so the self-check compares all of them; otherwise
+	// a statement whose value is not kept is evaluated, and checked, in
+	// the worker's first iteration only.
+	FullCheck bool `json:"full_check,omitempty"`
 }
 
 // ckptRecord is a ckpt line of a run file.
@@ -75,6 +80,7 @@ type replayState struct {
 	iters   int64 // main-loop iterations the run recorded (delta::iteration)
 	prog    *os.File
 	check   *selfCheck // nil: values are not compared with the record
+	elided  elision    // statements Wanted skipped (elide.go)
 
 	// The restores' cost so far, for the planner's estimates.
 	restoredNs, restoredBytes atomic.Int64

@@ -28,6 +28,7 @@ import (
 type replayOptions struct {
 	yes, dry, keep bool
 	accept         bool // publish runs whose replay diverged
+	fullCheck      bool // evaluate and check every statement in every iteration
 	workers        int
 	out            formatFlags
 	names          []string // the new statements' names, each once
@@ -38,7 +39,7 @@ type replayOptions struct {
 var replayCmd = &spec[replayOptions]{
 	Name:    "replay",
 	Summary: "fill in new log statements' values for past runs",
-	Usage: `Usage: flor replay [--yes] [--dry-run] [--workers N] [--accept-divergence]
+	Usage: `Usage: flor replay [--yes] [--dry-run] [--workers N] [--accept-divergence] [--full-check]
                    [--slurm [--sbatch "ARGS"] [--no-wait]] NAME[,NAME...] [WHERE]
        flor replay --status
 
@@ -61,7 +62,11 @@ does only what is missing.
 Replay checks itself: every value the replayed code logs under a name the
 run recorded, in the same loop context, must be the recorded one bit for
 bit. A run where one differs is not published: the summary names the
-value, its context and both values.
+value, its context and both values. A statement whose value the replay
+does not keep, and whose argument the analysis proves it may skip
+(florc analyze says which), is evaluated and checked in the first
+iteration of each worker and skipped after it; --full-check evaluates and
+checks it in every iteration.
 
 Flags:
 
@@ -72,6 +77,8 @@ Flags:
 	--accept-divergence
 	             publish runs whose replay diverged from the record; the
 	             values that differ are marked in the warnings view
+	--full-check evaluate every statement in every iteration, so the
+	             self-check compares every recorded value it can
 	--format f   the final dataframe: table (default), csv or json
 	--slurm      replay through Slurm: one array job, a task per unit (a
 	             run's range of epochs); FLOR_HOME must be on a file system
@@ -97,6 +104,7 @@ Examples:
 		fs.IntVar(&o.workers, "workers", 0, "")
 		fs.BoolVar(&o.keep, "keep", false, "")
 		fs.BoolVar(&o.accept, "accept-divergence", false, "")
+		fs.BoolVar(&o.fullCheck, "full-check", false, "")
 		o.out.register(fs, 40)
 		o.slurm.register(fs)
 	},
@@ -157,7 +165,7 @@ func runReplay(ctx context.Context, e *env, o *replayOptions) error {
 	}
 	start := time.Now()
 	opt := planner.Options{Names: names, Where: where, Workers: o.workers, Root: root, Home: home,
-		KeepWork: o.keep, AcceptDivergence: o.accept, Progress: e.stderr}
+		KeepWork: o.keep, AcceptDivergence: o.accept, FullCheck: o.fullCheck, Progress: e.stderr}
 
 	st, err := e.open(ctx)
 	if err != nil {

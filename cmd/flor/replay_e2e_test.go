@@ -199,6 +199,19 @@ func TestReplayEndToEnd(t *testing.T) {
 	fresh.commit("new")
 	fresh.train(runKwargs...)
 
+	// The schedule says what the self-check compares: val_acc, which an
+	// outer-loop replay of acc_top does not keep, is evaluated in each
+	// worker's first iteration only, unless --full-check.
+	for _, c := range []struct{ flag, want string }{
+		{"--dry-run", "self-check: first iteration of each worker; 1 statement skipped after it (val_acc at main.go:"},
+		{"--full-check", "self-check: every iteration (--full-check): no statement skipped"},
+	} {
+		args := []string{"replay", "--dry-run", c.flag, "acc_top"}
+		if code, stdout, stderr := proj.flor(args...); code != 0 || !strings.Contains(stdout, c.want) {
+			t.Errorf("flor %v: exit %d, want the schedule to say %q\n%s\n%s", args, code, c.want, stdout, stderr)
+		}
+	}
+
 	for _, c := range []struct {
 		name string
 		args []string

@@ -24,7 +24,7 @@ func TestLocalReplaySkipsSlurmRuns(t *testing.T) {
 	slurmCmd(t, "scancel", job)
 	sp.settle()
 	out, errs, code = sp.flor(sp.home, "replay", "--yes", "--workers", "2", "w_start,step_w")
-	if code != 0 || strings.Contains(out, "skipped") {
+	if code != 0 || strings.Contains(out, "skipped: Slurm job") {
 		t.Fatalf("local replay after scancel: exit %d\n%s\n%s", code, out, errs)
 	}
 	if n := len(sp.values(sp.home)); n != slurmWant {
