@@ -307,9 +307,10 @@ func workersFor(work []time.Duration, iters []int, workers int) []int {
 // iteration: each worker's remaining iterations are charged what the
 // first took beyond its estimate (the new statements' own work, and
 // whatever else the record does not show), added to when it ended. began
-// is when the run's replay began; firsts has, per worker, its first
-// iteration's progress line (nil: none yet, the unit's estimate stands,
-// from start, when its worker started).
+// is when the run's replay began; firsts has, per worker, the progress
+// line of the iteration it was timed on, its first or its second (nil:
+// none yet, the unit's estimate stands, from start, when its worker
+// started).
 func revise(r *Run, lv Level, ranges [][2]int64, c *costs, began time.Time, starts []time.Time, firsts []*runtime.Progress) time.Duration {
 	var end time.Time
 	for w, rg := range ranges {
@@ -320,7 +321,7 @@ func revise(r *Run, lv Level, ranges [][2]int64, c *costs, began time.Time, star
 			// charged to each iteration left, less the warm-up that only
 			// a process's first iteration pays.
 			extra := p.Ended.Sub(p.Began) - iterationCost(r, lv, p.Iter, c)
-			if p.Iter > 0 {
+			if p.Iter > 0 && p.Iter == rg[0] {
 				extra -= warmup(r, lv, c)
 			}
 			rest := unitCost(r, lv, [2]int64{p.Iter + 1, rg[1]}, c) - c.start(r.Filename) - r.Prefix

@@ -77,6 +77,9 @@ type Schedule struct {
 	Blocked []*Blocked
 	// Check says what the self-check compares (see selfCheckLine).
 	Check string
+	// heavyFirst: each worker's first iteration evaluates statements the
+	// others skip, so it is not the one to revise the estimates from.
+	heavyFirst bool
 }
 
 // Blocked is a run left out of a replay, and why.
@@ -166,6 +169,7 @@ func Plan(ctx context.Context, opt Options, runs []*Run) (*Schedule, error) {
 		skipped = append(skipped, skippedAfterFirst(a, opt.Names, lv)...)
 	}
 	s.Check = selfCheckLine(s.Level, skipped, opt.FullCheck)
+	s.heavyFirst = len(skipped) > 0 && !opt.FullCheck && s.Level.Mode == runtime.ModeLoop
 	var missing []string
 	for _, n := range opt.Names {
 		if !found[n] {
@@ -281,10 +285,11 @@ func secs(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
 
 // replayer carries one Execute.
 type replayer struct {
-	opt   Options
-	id    string
-	slots *slots
-	costs *costs // as measured by earlier replays
+	opt        Options
+	heavyFirst bool // see Schedule.heavyFirst
+	id         string
+	slots      *slots
+	costs      *costs // as measured by earlier replays
 	// workRoot holds the versions' work directories; "" = the system's
 	// temporary directory. A Slurm replay's live in the shared home.
 	workRoot string
@@ -401,7 +406,7 @@ func Execute(ctx context.Context, s *Schedule, opt Options) []*Outcome {
 	if err != nil {
 		return failAll(fmt.Errorf("reading what the runs lack: %w", err))
 	}
-	p := &replayer{opt: opt, id: time.Now().UTC().Format(record.FileLayout), slots: newSlots(opt.Workers),
+	p := &replayer{opt: opt, id: time.Now().UTC().Format(record.FileLayout), slots: newSlots(opt.Workers), heavyFirst: s.heavyFirst,
 		costs: loadCosts(opt.Home),
 		bar:   isTerminal(opt.Progress), progress: map[int][]string{}, epochs: map[int]int{}, done: map[int]bool{},
 		counted: map[int]int{}, rows: len(s.Rows), versions: map[string]*version{}, names: map[int][]string{}}

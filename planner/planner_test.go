@@ -130,6 +130,13 @@ func TestWarmup(t *testing.T) {
 	if want := 11*s + 5*s + 100*time.Millisecond; got != want {
 		t.Errorf("revised = %v, want %v", got, want)
 	}
+	// Timed on its second iteration (2, of iterations 1 to 3), which is
+	// warm: its 1 s beyond the record is charged to iteration 3.
+	second := &runtime.Progress{Iter: 2, Began: began.Add(10 * s), Ended: began.Add(15 * s)}
+	got = revise(r, nested, [][2]int64{{1, -1}}, c, began, []time.Time{began}, []*runtime.Progress{second})
+	if want := 15*s + 5*s + s + 100*time.Millisecond; got != want {
+		t.Errorf("revised from the second iteration = %v, want %v", got, want)
+	}
 }
 
 func TestWorkersFor(t *testing.T) {
