@@ -279,3 +279,44 @@ func TestDataframeLatestValues(t *testing.T) {
 		t.Errorf("latest of no names:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestLazyIngest: a store opened WithLazyIngest reads the run files at its
+// first read, not at Open, so a read ingests once.
+func TestLazyIngest(t *testing.T) {
+	home := t.TempDir()
+	writeLatestRuns(t, home)
+	ctx := context.Background()
+	count := func(s *Store) int {
+		t.Helper()
+		var n int
+		if err := s.DB().QueryRowContext(ctx, `SELECT count(*) FROM runs`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	s := openTest(t, home, WithLazyIngest())
+	if n := count(s); n != 0 {
+		t.Errorf("%d runs before the first read, want 0: Open ingested", n)
+	}
+	f, err := s.DataframeLatest(ctx, "", "page_color")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Len() != 10 {
+		t.Errorf("%d rows at the first read, want 10", f.Len())
+	}
+	if n := count(s); n != 10 {
+		t.Errorf("%d runs after the first read, want 10", n)
+	}
+	s.Close()
+	// Without it, Open ingests (the database already holds these runs,
+	// so check with a new run).
+	r := newRunFile(t, home, t0.Add(time.Hour), runOpts{})
+	r.log(r.ctx(r.ctx(0, "document", -1, "a.txt"), "page", 0, 0), "page_color", "black")
+	r.end(t0.Add(2 * time.Hour))
+	r.close()
+	s = openTest(t, home)
+	if n := count(s); n != 11 {
+		t.Errorf("%d runs after Open, want 11", n)
+	}
+}
