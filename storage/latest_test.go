@@ -38,10 +38,10 @@ func writeLatestRuns(t *testing.T, home string) {
 	d = labels(r3, "a.txt", "blue", nil)
 	r3.log(d, "first_page", "title")
 	r3.close()
-	// Two documents in one run, each with a page 0. (The pivot joins the
-	// names of one run on the iterations alone, so with both names each
-	// document's page 0 meets the other's too: the sizes are equal, so
-	// that the oracle's arbitrary pick among them is not.)
+	// Two documents in one run, each with a page 0. The pivot joins the
+	// names of one run on the iterations alone, so asked for both names
+	// it pairs each document's page_color with both page_sizes; equal
+	// sizes keep its pick between them from being a coin toss.
 	r4 := newRunFile(t, home, at(4), runOpts{})
 	for i, doc := range []string{"d.txt", "e.txt"} {
 		pc := r4.ctx(r4.ctx(0, "document", -1, doc), "page", 0, 0)
