@@ -86,11 +86,13 @@ func At(home string, opts ...Option) *Reader {
 func (r *Reader) Home() string { return r.home }
 
 // with opens the store, runs fn and closes it: no handle outlives a call.
+// The store ingests at fn's first read, not at Open as well: each call
+// checks the run files once, and sees every run recorded before it.
 func (r *Reader) with(ctx context.Context, fn func(*storage.Store) error) error {
 	if fi, err := os.Stat(r.home); err != nil || !fi.IsDir() {
 		return fmt.Errorf("%w: %s does not exist (no run has been recorded here yet)", ErrNoHome, r.home)
 	}
-	s, err := storage.Open(ctx, r.home, storage.WithLockTimeout(r.lockTimeout), storage.WithMessages(r.messages))
+	s, err := storage.Open(ctx, r.home, storage.WithLockTimeout(r.lockTimeout), storage.WithMessages(r.messages), storage.WithLazyIngest())
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,7 @@ type options struct {
 	hostname    string
 	readOnly    bool
 	exportDir   string // the one directory the store's own statements may write
+	lazy        bool   // Open leaves the ingest to the first read
 	path        string // the DuckDB file; "" = DBName in the home
 }
 
@@ -81,6 +82,15 @@ func WithExportDir(dir string) Option {
 			o.exportDir = abs
 		}
 	}
+}
+
+// WithLazyIngest leaves the ingest to the store's first read: Open
+// returns without reading the run files. Every read (Dataframe, Query,
+// Runs, ...) ingests first anyway, so a Store opened for one read, as
+// package reader opens one per call, checks the run files once instead
+// of twice. Until a read, DB shows the store as last ingested.
+func WithLazyIngest() Option {
+	return func(o *options) { o.lazy = true }
 }
 
 // WithLockTimeout bounds how long Open waits for the store's lock
@@ -151,7 +161,8 @@ func (s *Store) DB() *sql.DB { return s.db }
 
 // Open opens the store of the flor home directory home, creating the
 // directory and the database when missing, and brings the database up to
-// date with the home's run files (see Ingest) before returning.
+// date with the home's run files (see Ingest) before returning, unless
+// WithLazyIngest.
 //
 // DuckDB lets one process at a time open a database for writing. When
 // another process holds it, Open prints once "flor: waiting for another flor
@@ -161,6 +172,9 @@ func Open(ctx context.Context, home string, opts ...Option) (*Store, error) {
 	s, err := openNoIngest(ctx, home, opts...)
 	if err != nil {
 		return nil, err
+	}
+	if s.opts.lazy {
+		return s, nil
 	}
 	if _, err := s.Ingest(ctx); err != nil {
 		s.Close()
