@@ -68,3 +68,35 @@ func TestLatestInStoreAgreesWithGo(t *testing.T) {
 	}
 	check("", 7)
 }
+
+// TestNoIndexIterationsJoinByValue: two names logged under documents that
+// have no index (flor.Iteration's "none") pair by document, not every
+// document of a run with every other.
+func TestNoIndexIterationsJoinByValue(t *testing.T) {
+	p := newProject(t)
+	p.run(t, func(r *runtime.Run) {
+		for _, doc := range []string{"d.txt", "e.txt"} {
+			end := runtime.IterationOf(r, "document", runtime.NoIndex, doc)
+			runtime.Log(r, "doc_color", doc+":color")
+			runtime.Log(r, "doc_size", doc+":size")
+			end()
+		}
+	})
+	ctx := context.Background()
+	rd := reader.At(p.home, reader.WithMessages(nil))
+	for _, latest := range []bool{false, true} {
+		f, err := rd.Dataframe(ctx, reader.Query{Names: []string{"doc_color", "doc_size"}, Latest: latest})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Len() != 2 {
+			t.Errorf("latest=%v: %d rows, want one per document:\n%v", latest, f.Len(), f.Rows)
+		}
+		for i := range f.Rows {
+			doc, _ := f.Value(i, "document_value").(string)
+			if f.Value(i, "doc_color") != doc+":color" || f.Value(i, "doc_size") != doc+":size" {
+				t.Errorf("latest=%v: row %d pairs %v with %v under document %q", latest, i, f.Value(i, "doc_color"), f.Value(i, "doc_size"), doc)
+			}
+		}
+	}
+}

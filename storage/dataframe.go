@@ -447,6 +447,11 @@ func (p *framePlan) sql() string {
 					fmt.Fprintf(&j, ", COALESCE(a.%s, b.%s) AS %s", kvcol(k), kvcol(k), kvcol(k))
 				}
 				on = append(on, fmt.Sprintf("a.%s IS NOT DISTINCT FROM b.%s", kcol(k), kcol(k)))
+				if p.keys[k].read() {
+					// Iterations with no index (flor.Iteration's "none")
+					// are told apart by their values alone.
+					on = append(on, fmt.Sprintf("a.%s IS NOT DISTINCT FROM b.%s", kvcol(k), kvcol(k)))
+				}
 			case ina, inb:
 				side := "a"
 				if inb {
