@@ -150,10 +150,15 @@ func (q *logQueue) reset() {
 	q.cur, q.full, q.n = nil, q.full[:0], 0
 }
 
-// recycle keeps written chunks for reuse: as many as a flush fills.
+// maxFreeChunks bounds the chunks kept for reuse (4 MiB): a loop that
+// logs faster than the writer encodes fills chunks while the writer
+// works, and chunks used again are in the cache, fresh ones are not.
+const maxFreeChunks = 32
+
+// recycle keeps written chunks for reuse.
 func (q *logQueue) recycle(chunks [][]queuedLog) {
 	for _, c := range chunks {
-		if cap(c) == chunkLogs && len(q.free) < flushLogs/chunkLogs+1 {
+		if cap(c) == chunkLogs && len(q.free) < maxFreeChunks {
 			q.free = append(q.free, c[:0])
 		}
 	}
@@ -276,6 +281,7 @@ func (w *recordWriter) swapLocked() batch {
 	w.buf, w.q.strs = w.spare.raw[:0], w.spare.strs[:0]
 	w.q.cur, w.q.full, w.q.n = nil, w.spare.logs[:0], 0
 	w.spare = batch{}
+	w.busy, w.kicked = true, false
 	return b
 }
 
@@ -286,6 +292,7 @@ func (w *recordWriter) recycle(b batch) {
 	w.q.recycle(b.logs)
 	clear(b.logs)
 	w.spare = batch{raw: b.raw[:0], logs: b.logs[:0], strs: b.strs[:0]}
+	w.busy = false
 	w.mu.Unlock()
 }
 
@@ -305,6 +312,7 @@ func (w *recordWriter) encode(b *batch, cur *cursor) ([]byte, bool) {
 // buffer: a unit's records at Commit. Called with wmu and mu held.
 func (w *recordWriter) takeLocked() []byte {
 	b := w.swapLocked()
+	w.busy = false // nothing is written: the caller writes what it takes
 	if b.n == 0 {
 		return b.raw
 	}

@@ -33,6 +33,8 @@ type recordWriter struct {
 	closed   chan struct{}
 	fault    writeFault // guarded by wmu
 	spare    batch      // the buffers of the last batch written, for the next; guarded by mu
+	busy     bool       // a flush is writing what it took; guarded by mu
+	kicked   bool       // asked for a flush of the buffer as it is; guarded by mu
 	enc      logEncoder // guarded by wmu
 	out      []byte     // buf with logs encoded; guarded by wmu
 	wmu      sync.Mutex // serialises writes to file
@@ -56,6 +58,13 @@ const (
 // buffer that was empty should be written now. Called with mu held.
 func (w *recordWriter) wantWriteThroughLocked(wasEmpty bool) bool {
 	if !wasEmpty || w.file == nil {
+		return false
+	}
+	if w.busy {
+		// The writer is encoding and writing what it took: waiting for it
+		// would cost the caller that whole batch. It goes on with this
+		// record at once.
+		w.kickLocked()
 		return false
 	}
 	now := time.Now().UnixNano()
@@ -139,11 +148,17 @@ func (w *recordWriter) flush() {
 // maybeKick asks the background goroutine for an early flush when the
 // buffer has grown large. Called with mu held.
 func (w *recordWriter) maybeKickLocked() {
-	if len(w.buf) >= flushSize || w.q.n >= flushLogs {
-		select {
-		case w.kick <- struct{}{}:
-		default:
-		}
+	if !w.kicked && (len(w.buf) >= flushSize || w.q.n >= flushLogs) {
+		w.kicked = true // once per batch: the next swap takes it all
+		w.kickLocked()
+	}
+}
+
+// kickLocked asks the background goroutine for a flush.
+func (w *recordWriter) kickLocked() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
 	}
 }
 
