@@ -43,6 +43,12 @@ const flushLogs = 16 << 10
 // turn, rather than growing the queue without end. 64 MiB of records.
 const maxQueued = 64 << 20 / int(unsafe.Sizeof(queuedLog{}))
 
+// busyLogs is the size of a batch whose encoding a record written through
+// does not wait for (see wantWriteThroughLocked). A smaller batch is
+// written as fast as before records were queued: a program that logs
+// rarely still has each value on disk when Log returns.
+const busyLogs = 1024
+
 // maxNames bounds the name table: names repeat, but a program that makes
 // a name per value must not grow it without end.
 const maxNames = 4096
@@ -281,7 +287,7 @@ func (w *recordWriter) swapLocked() batch {
 	w.buf, w.q.strs = w.spare.raw[:0], w.spare.strs[:0]
 	w.q.cur, w.q.full, w.q.n = nil, w.spare.logs[:0], 0
 	w.spare = batch{}
-	w.busy, w.kicked = true, false
+	w.busy, w.kicked = b.n >= busyLogs, false
 	return b
 }
 

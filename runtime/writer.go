@@ -33,7 +33,7 @@ type recordWriter struct {
 	closed   chan struct{}
 	fault    writeFault // guarded by wmu
 	spare    batch      // the buffers of the last batch written, for the next; guarded by mu
-	busy     bool       // a flush is writing what it took; guarded by mu
+	busy     bool       // a flush is encoding a batch of busyLogs or more; guarded by mu
 	kicked   bool       // asked for a flush of the buffer as it is; guarded by mu
 	enc      logEncoder // guarded by wmu
 	out      []byte     // buf with logs encoded; guarded by wmu
@@ -61,9 +61,9 @@ func (w *recordWriter) wantWriteThroughLocked(wasEmpty bool) bool {
 		return false
 	}
 	if w.busy {
-		// The writer is encoding and writing what it took: waiting for it
-		// would cost the caller that whole batch. It goes on with this
-		// record at once.
+		// The writer is encoding a burst of records: waiting for it would
+		// cost the caller that whole batch. It goes on with this record
+		// once it is done.
 		w.kickLocked()
 		return false
 	}
