@@ -221,15 +221,18 @@ func (r *Run) badKwarg(msg string) {
 // started and args are only buffered, so a program that stops on a usage
 // error (a bad kwarg, a bad flag) leaves no run behind.
 func (r *Run) logArg(name string, v scalar) {
+	if r.off {
+		return
+	}
 	w := r.w
 	w.mu.Lock()
 	if r.committed {
 		w.mu.Unlock()
 		return
 	}
-	wasEmpty := len(w.buf) == 0
+	wasEmpty := w.emptyLocked()
 	at := len(w.buf)
-	r.appendLogLocked(0, name, v, flagArg)
+	w.buf = appendLogRecord(w.buf, 0, quoteName(name), v, flagArg)
 	r.argRecs = append(r.argRecs, w.buf[at:]...) // the process's later runs record it too
 	through := w.wantWriteThroughLocked(wasEmpty)
 	var line []byte

@@ -37,6 +37,9 @@ type registration struct {
 // encoding/gob handles, or implement encoding.BinaryMarshaler and
 // encoding.BinaryUnmarshaler.
 func (r *Run) Checkpoint(name string, ptr any) {
+	if r.off {
+		return
+	}
 	if err := r.ensureStarted(); err != nil {
 		r.fatal(err)
 	}

@@ -9,6 +9,13 @@
 // touching HEAD, the index or the working tree. Checkpoint blobs are stored
 // content-addressed.
 //
+// A logged value is queued as it was given and encoded by the writer's
+// goroutine, among the other records in the order they were made
+// (queue.go), so a training step does not wait for number formatting.
+//
+// With FLOR_RECORD=0 the calls record nothing and touch no file (off.go):
+// the same program runs as if its flor calls were not there.
+//
 // When FLOR_REPLAY names a replay plan, the same calls replay a past run
 // instead: Arg returns the recorded values, only the requested names are
 // written, and nested loops and skip blocks without new statements are

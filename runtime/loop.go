@@ -87,6 +87,9 @@ func seqLen[T any](seq iter.Seq[T]) int {
 // the main loop is a skip block: its end state is captured when recording,
 // and in replay it is skipped and restored when it holds no new statement.
 func Loop[T any](r *Run, name string, seq iter.Seq[T]) iter.Seq[T] {
+	if r.off {
+		return seq
+	}
 	total := seqLen(seq)
 	return func(yield func(T) bool) {
 		ls := r.enterLoop(name, total)
@@ -320,6 +323,9 @@ func (r *Run) mainIter() int64 {
 // Iteration opens one named iteration around code that is not a loop; the
 // returned func closes it.
 func (r *Run) Iteration(name string, index int, v scalar) func() {
+	if r.off {
+		return func() {}
+	}
 	if err := r.ensureStarted(); err != nil {
 		r.fatal(err)
 	}

@@ -63,6 +63,7 @@ type Run struct {
 	replay      *replayState
 	began       time.Time // the run's start for delta::prefix and the capture budget
 	unit        bool      // records kept in memory, written in one piece by Commit
+	off         bool      // FLOR_RECORD=0: nothing recorded (off.go)
 	argRecs     []byte    // arg records outside every loop, carried to the next run of the process
 	forwardLate atomic.Bool
 	started     atomic.Bool
@@ -71,18 +72,15 @@ type Run struct {
 
 	w *recordWriter // owns mu, guarding everything below
 
-	nextCtx    int64
-	stack      []*frame
-	main       *frame // the main loop while it runs
-	mainSeen   bool
-	mainEnded  time.Time
-	blocks     []*blockState
-	ckpts      []*registration
-	ckptNames  map[string]bool
-	committed  bool
-	nameCache  map[string]string
-	lastName   string // one-entry cache in front of nameCache
-	lastQuoted string
+	nextCtx   int64
+	stack     []*frame
+	main      *frame // the main loop while it runs
+	mainSeen  bool
+	mainEnded time.Time
+	blocks    []*blockState
+	ckpts     []*registration
+	ckptNames map[string]bool
+	committed bool
 
 	ckq      chan captureJob
 	ckdone   chan struct{}
@@ -150,7 +148,6 @@ func New(opt Options) (*Run, error) {
 		stderr:    opt.Stderr,
 		w:         newRecordWriter(opt.Stderr),
 		ckptNames: map[string]bool{},
-		nameCache: map[string]string{},
 		exit:      os.Exit,
 		argv:      append([]string{os.Args[0]}, opt.Args...),
 		getenv:    opt.Env,
@@ -168,7 +165,10 @@ func New(opt Options) (*Run, error) {
 		}
 		r.budget.epsilon = eps
 	}
-	if p := opt.Env("FLOR_REPLAY"); p != "" {
+	if p := opt.Env("FLOR_REPLAY"); p == "" && !envBool(opt.Env(recordEnv), true) {
+		r.off = true
+		return r, nil
+	} else if p != "" {
 		rs, err := loadReplay(p, !opt.noSelfCheck)
 		if err != nil {
 			return nil, err
@@ -261,7 +261,7 @@ func (r *Run) start() error {
 	hdr := r.headerRecord()
 	r.w.mu.Lock()
 	// Records buffered before the start (Arg values) follow the header.
-	r.w.buf = append(append(hdr, '\n'), r.w.buf...)
+	r.w.prependLocked(append(hdr, '\n'))
 	r.w.mu.Unlock()
 	r.w.start(f)
 	r.w.flush() // the header, and the args before it, are on disk at once
@@ -378,7 +378,7 @@ func (r *Run) recordWarn(msg string) {
 func (r *Run) abandon() {
 	r.w.mu.Lock()
 	r.committed = true
-	r.w.buf = r.w.buf[:0]
+	r.w.dropLocked()
 	r.w.mu.Unlock()
 	if r.started.Load() && r.startErr == nil && r.replay == nil {
 		_ = r.w.close()
@@ -399,27 +399,14 @@ func (r *Run) fatal(err error) {
 	r.exit(1)
 }
 
-// quotedNameLocked returns name as a JSON string literal, cached: names repeat.
-// Called with mu held.
-func (r *Run) quotedNameLocked(name string) string {
-	if r.lastName == name {
-		return r.lastQuoted
-	}
-	q, ok := r.nameCache[name]
-	if !ok {
-		q = string(record.AppendString(nil, name))
-		if len(r.nameCache) < 4096 {
-			r.nameCache[name] = q
-		}
-	}
-	r.lastName, r.lastQuoted = name, q
-	return q
-}
-
 // Log records a value under the current loop context and echoes it. It
 // reports false when the run was committed first, so the value is not
 // recorded: flor's front then records it in the process's next run.
 func (r *Run) Log(name string, v scalar) bool {
+	if r.off {
+		r.offLog(name, v)
+		return true
+	}
 	return r.log(name, v, 0)
 }
 
@@ -456,14 +443,14 @@ func (r *Run) log(name string, v scalar, flag record.Flags) bool {
 			return true
 		}
 	}
-	wasEmpty := len(w.buf) == 0
-	r.appendLogLocked(r.ctxLocked(), name, v, flag)
+	wasEmpty := w.emptyLocked()
+	full := w.queueLocked(r.ctxLocked(), name, v, flag)
 	w.maybeKickLocked()
 	var line []byte
 	if flag != flagInternal && r.echo.Load() {
 		line = r.echoLineLocked(name, v)
 	}
-	through := w.wantWriteThroughLocked(wasEmpty)
+	through := w.wantWriteThroughLocked(wasEmpty) || full
 	w.mu.Unlock()
 	if through {
 		w.flush()
@@ -472,13 +459,6 @@ func (r *Run) log(name string, v scalar, flag record.Flags) bool {
 		r.printEcho(line)
 	}
 	return true
-}
-
-// appendLogLocked appends a log record. Called with mu held.
-func (r *Run) appendLogLocked(ctx int64, name string, v scalar, flag record.Flags) {
-	b := record.AppendLog(r.w.buf, ctx, r.quotedNameLocked(name), v.kind)
-	b = v.appendJSON(b)
-	r.w.buf = record.AppendLogEnd(b, flag)
 }
 
 var afterCommitWarned atomic.Bool
@@ -551,6 +531,9 @@ func (r *Run) Commit() error {
 }
 
 func (r *Run) commit(status string) error {
+	if r.off {
+		return nil
+	}
 	r.commitMu.Lock()
 	defer r.commitMu.Unlock()
 	if err := r.ensureStarted(); err != nil {

@@ -17,6 +17,9 @@ type blockState struct {
 // then restores that state. extras are pointers to the variables the block
 // changes that no Checkpoint registration covers.
 func (r *Run) SkipStart(id string, extras ...any) bool {
+	if r.off {
+		return true
+	}
 	if err := r.ensureStarted(); err != nil {
 		r.fatal(err)
 	}
@@ -49,6 +52,9 @@ func (r *Run) SkipStart(id string, extras ...any) bool {
 // SkipEnd closes the skip block id: it captures the block's end state when
 // recording, or restores it when SkipStart skipped the block.
 func (r *Run) SkipEnd(id string) {
+	if r.off {
+		return
+	}
 	r.w.mu.Lock()
 	var b *blockState
 	for i := len(r.blocks) - 1; i >= 0; i-- {

@@ -31,10 +31,11 @@ func (r *Run) writeUnit() error {
 	}
 	tmp := filepath.Join(dir, ".unit-"+strconv.Itoa(os.Getpid())+"-"+strconv.FormatInt(unitSeq.Add(1), 10)+".tmp")
 	defer os.Remove(tmp)
+	r.w.wmu.Lock()
 	r.w.mu.Lock()
-	body := r.w.buf
-	r.w.buf = nil
+	body := r.w.takeLocked()
 	r.w.mu.Unlock()
+	r.w.wmu.Unlock()
 	for range 1000 {
 		r.Tstamp = record.FormatTime(t)
 		data := append(append(r.headerRecord(), '\n'), body...)
@@ -84,7 +85,6 @@ func newLike(opt Options) (*Run, error) {
 		stderr:    l.stderr,
 		w:         newRecordWriter(l.stderr),
 		ckptNames: map[string]bool{},
-		nameCache: map[string]string{},
 		exit:      l.exit,
 		argv:      l.argv,
 		getenv:    l.getenv,
@@ -95,6 +95,7 @@ func newLike(opt Options) (*Run, error) {
 		r.began = time.Now()
 	}
 	r.echo.Store(l.echo.Load())
+	r.off = l.off
 	r.kwWarned.Store(l.kwWarned.Load())
 	l.w.mu.Lock()
 	r.kwUsed = make(map[string]bool, len(l.kwUsed))

@@ -16,13 +16,15 @@ const flushInterval = time.Second
 // the buffer stays small.
 const flushSize = 1 << 20
 
-// recordWriter appends records to a run file. Producers append to buf under
-// mu; a background goroutine swaps it out and writes it, so the training
+// recordWriter appends records to a run file. Producers append to buf, or
+// queue log records in logs (see queue.go), under mu; a background
+// goroutine swaps them out, encodes and writes them, so the training
 // goroutine waits on the disk only for the few records written through
 // (see wantWriteThroughLocked).
 type recordWriter struct {
 	mu   sync.Mutex
 	buf  []byte
+	q    logQueue // log records not yet encoded, placed among buf's bytes
 	file *os.File
 	path string
 
@@ -30,7 +32,11 @@ type recordWriter struct {
 	done     chan struct{}
 	closed   chan struct{}
 	fault    writeFault // guarded by wmu
-	spare    []byte
+	spare    batch      // the buffers of the last batch written, for the next; guarded by mu
+	busy     bool       // a flush is encoding a batch of busyLogs or more; guarded by mu
+	kicked   bool       // asked for a flush of the buffer as it is; guarded by mu
+	enc      logEncoder // guarded by wmu
+	out      []byte     // buf with logs encoded; guarded by wmu
 	wmu      sync.Mutex // serialises writes to file
 	shut     bool       // closed; guarded by wmu
 	stopOnce sync.Once
@@ -54,6 +60,13 @@ func (w *recordWriter) wantWriteThroughLocked(wasEmpty bool) bool {
 	if !wasEmpty || w.file == nil {
 		return false
 	}
+	if w.busy {
+		// The writer is encoding a burst of records: waiting for it would
+		// cost the caller that whole batch. It goes on with this record
+		// once it is done.
+		w.kickLocked()
+		return false
+	}
 	now := time.Now().UnixNano()
 	if now-w.windowStart >= int64(throughWindow) {
 		w.windowStart, w.windowCount = now, 0
@@ -71,7 +84,7 @@ func newRecordWriter(stderr io.Writer) *recordWriter {
 	return &recordWriter{
 		fault:  writeFault{stderr: stderr, bound: maxPending},
 		buf:    make([]byte, 0, 64<<10),
-		spare:  make([]byte, 0, 64<<10),
+		spare:  batch{raw: make([]byte, 0, 64<<10)},
 		kick:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 		closed: make(chan struct{}),
@@ -119,23 +132,33 @@ func (w *recordWriter) flush() {
 		w.mu.Unlock()
 		return // records before the start wait for the file
 	}
-	out := w.buf
-	w.buf = w.spare[:0]
+	b := w.swapLocked()
 	w.mu.Unlock()
-	if !w.shut && (len(out) > 0 || len(w.fault.pending) > 0) {
-		w.writeOut(out) // what does not go through is kept in w.fault
+	var cur cursor
+	for done := false; !done; {
+		var out []byte
+		out, done = w.encode(&b, &cur)
+		if !w.shut && (len(out) > 0 || len(w.fault.pending) > 0) {
+			w.writeOut(out) // what does not go through is kept in w.fault
+		}
 	}
-	w.spare = out[:0]
+	w.recycle(b)
 }
 
 // maybeKick asks the background goroutine for an early flush when the
 // buffer has grown large. Called with mu held.
 func (w *recordWriter) maybeKickLocked() {
-	if len(w.buf) >= flushSize {
-		select {
-		case w.kick <- struct{}{}:
-		default:
-		}
+	if !w.kicked && (len(w.buf) >= flushSize || w.q.n >= flushLogs) {
+		w.kicked = true // once per batch: the next swap takes it all
+		w.kickLocked()
+	}
+}
+
+// kickLocked asks the background goroutine for a flush.
+func (w *recordWriter) kickLocked() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"io"
 	"io/fs"
 	"math"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,14 +32,13 @@ type options struct {
 	Pairs int
 	Data  string
 	Keep  bool
-	Plain bool // run side A once in this process and print its result
 }
 
 const usage = `usage: go run ./bench/overhead [flags]
 
 Measures flor's record overhead on the MNIST example: the wall time of the
-recorded example (B) over that of the same training without flor (A), in
-alternating pairs, with the median ratio.
+recorded example (B) over that of the same binary with recording off
+(FLOR_RECORD=0, A), in alternating pairs, with the median ratio.
 
 Examples:
   go run ./bench/overhead
@@ -74,7 +72,6 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fl.IntVar(&o.Pairs, "pairs", 3, "A/B pairs to run")
 	fl.StringVar(&o.Data, "data", "", "directory of the MNIST files (default: $MNIST_DIR, else the GoMNIST module's)")
 	fl.BoolVar(&o.Keep, "keep", false, "keep the temporary repository and flor directory, and print where they are")
-	fl.BoolVar(&o.Plain, "plain", false, "run side A once and print its result as JSON (used by the command itself)")
 	// Flags may come after other words; there are no positional arguments.
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -107,53 +104,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.Plain {
-		res, err := trainPlain(o.Params, dir)
-		if err != nil {
-			return err
-		}
-		return json.NewEncoder(stdout).Encode(res)
-	}
 	return compare(ctx, o, dir, stdout)
-}
-
-// plainResult is what one run of side A prints.
-type plainResult struct {
-	Accuracy float64 `json:"accuracy"`
-}
-
-// trainPlain is the example's training loop with every flor call taken out:
-// the same hyper-parameters, random source, shuffles, steps and
-// evaluations, and the losses computed but not kept.
-func trainPlain(p mnistargs.Params, dir string) (plainResult, error) {
-	hidden, epochs, batchSize, lr, seed, printEvery := p.Hidden, p.Epochs, p.BatchSize, p.LR, p.Seed, p.PrintEvery
-	pcg := rand.NewPCG(uint64(seed), 7)
-	rng := rand.New(pcg)
-	train, test, err := mlp.Load(dir, p.TrainSize)
-	if err != nil {
-		return plainResult{}, err
-	}
-	model := mlp.NewMLP(train.Dim, hidden, 10, rng)
-	opt := mlp.NewAdam(model, lr)
-
-	n := train.N
-	steps := (n + batchSize - 1) / batchSize
-	var sink float64 // keeps the logged values alive, as Log's return does
-	for range epochs {
-		perm := rng.Perm(n)
-		for step := range steps {
-			batch := perm[step*batchSize : min((step+1)*batchSize, n)]
-			loss := mlp.TrainStep(model, opt, train, batch)
-			if step%printEvery == 0 {
-				sink += loss
-			}
-		}
-		sink += mlp.Evaluate(model, test)
-	}
-	if math.IsNaN(sink) {
-		return plainResult{}, errors.New("training diverged: a loss is NaN")
-	}
-	return plainResult{Accuracy: mlp.Evaluate(model, test)}, nil
 }
 
 // sample is one timed run.
@@ -165,10 +116,6 @@ type sample struct {
 }
 
 func compare(ctx context.Context, o options, dataDir string, stdout io.Writer) error {
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("finding this program: %w", err)
-	}
 	root, err := moduleRoot()
 	if err != nil {
 		return err
@@ -198,7 +145,7 @@ func compare(ctx context.Context, o options, dataDir string, stdout io.Writer) e
 
 	fmt.Fprintf(stdout, "flor record overhead on examples/mnist: %s, %d pairs\n",
 		strings.Join(o.Kwargs(), " "), o.Pairs)
-	fmt.Fprintf(stdout, "A = plain training, no flor; B = recorded with flor (checkpoint each epoch, echo off)\n\n")
+	fmt.Fprintf(stdout, "one binary: A = recording off (FLOR_RECORD=0), B = recorded (checkpoint each epoch); both print their values\n\n")
 
 	var samples []sample
 	var ratios, cpuRatios []float64
@@ -211,11 +158,10 @@ func compare(ctx context.Context, o options, dataDir string, stdout io.Writer) e
 		var pair [2]sample // A, B
 		for _, side := range order {
 			var s sample
-			if side == "A" {
-				s, err = runPlain(ctx, self, o, dataDir)
-			} else {
-				bHome = filepath.Join(tmp, fmt.Sprintf("flor-home-%d", i))
-				s, err = runFlor(ctx, example, repo, bHome, o, dataDir)
+			home := filepath.Join(tmp, fmt.Sprintf("flor-home-%d-%s", i, side))
+			s, err = runExample(ctx, example, repo, home, side, o, dataDir)
+			if side == "B" {
+				bHome = home
 			}
 			if err != nil {
 				return fmt.Errorf("pair %d, side %s: %w", i+1, side, err)
@@ -229,7 +175,7 @@ func compare(ctx context.Context, o options, dataDir string, stdout io.Writer) e
 			fmt.Fprintf(stdout, "pair %d  %s  wall %8.3f s  cpu %8.3f s  accuracy %.4f\n", i+1, side, s.seconds, s.cpu, s.accuracy)
 		}
 		if math.Float64bits(pair[0].accuracy) != math.Float64bits(pair[1].accuracy) {
-			return fmt.Errorf("pair %d: plain accuracy %v but recorded accuracy %v: recording changed the computation",
+			return fmt.Errorf("pair %d: accuracy %v with recording off but %v recorded: recording changed the computation",
 				i+1, pair[0].accuracy, pair[1].accuracy)
 		}
 		r, rc := pair[1].seconds/pair[0].seconds, pair[1].cpu/pair[0].cpu
@@ -261,37 +207,22 @@ func compare(ctx context.Context, o options, dataDir string, stdout io.Writer) e
 	return nil
 }
 
-// runPlain runs side A in a child process of this program, so that it pays
-// for starting and loading the data as side B does.
-func runPlain(ctx context.Context, self string, o options, dataDir string) (sample, error) {
-	args := []string{"-plain", "-data", dataDir,
-		"-hidden", strconv.Itoa(o.Hidden), "-epochs", strconv.Itoa(o.Epochs),
-		"-batch_size", strconv.Itoa(o.BatchSize), "-lr", strconv.FormatFloat(o.LR, 'g', -1, 64),
-		"-seed", strconv.FormatInt(o.Seed, 10), "-print_every", strconv.Itoa(o.PrintEvery),
-		"-train_size", strconv.Itoa(o.TrainSize)}
-	cmd := exec.CommandContext(ctx, self, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	secs := time.Since(start).Seconds()
-	if err != nil {
-		return sample{}, fmt.Errorf("%s -plain: %w\n%s", self, err, stderr.String())
-	}
-	cpu := cpuSeconds(cmd)
-	var res plainResult
-	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-		return sample{}, fmt.Errorf("%s -plain printed %q: %w", self, stdout.String(), err)
-	}
-	return sample{side: "A", seconds: secs, cpu: cpu, accuracy: res.Accuracy}, nil
-}
-
-// runFlor runs side B: the example binary, recording into home, in repo.
-func runFlor(ctx context.Context, example, repo, home string, o options, dataDir string) (sample, error) {
+// runExample runs the example binary in repo, recording into home (side
+// B) or with recording off (side A), and returns its times and the
+// accuracy it printed. Both sides run the same binary with the same
+// arguments and print the same few lines (the echo of the values logged
+// every print_every steps and per epoch), so they differ only in
+// recording. Side B's recorded accuracy must be the printed one; side A
+// must leave nothing in its home.
+func runExample(ctx context.Context, example, repo, home, side string, o options, dataDir string) (sample, error) {
 	args := append([]string{"-data", dataDir, "--kwargs"}, o.Kwargs()...)
 	cmd := exec.CommandContext(ctx, example, args...)
 	cmd.Dir = repo
-	cmd.Env = append(os.Environ(), "FLOR_HOME="+home, "FLOR_ECHO=0", "FLOR_PROGRESS=0")
+	record := "1"
+	if side == "A" {
+		record = "0"
+	}
+	cmd.Env = append(os.Environ(), "FLOR_HOME="+home, "FLOR_ECHO=1", "FLOR_PROGRESS=0", "FLOR_RECORD="+record)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
@@ -301,11 +232,37 @@ func runFlor(ctx context.Context, example, repo, home string, o options, dataDir
 		return sample{}, fmt.Errorf("%s: %w\n%s", example, err, stderr.String())
 	}
 	cpu := cpuSeconds(cmd)
-	acc, err := recordedAccuracy(home)
+	acc, err := printedAccuracy(stdout.String())
+	if err != nil {
+		return sample{}, fmt.Errorf("%s: %w", example, err)
+	}
+	if side == "A" {
+		if _, err := os.Stat(home); !errors.Is(err, fs.ErrNotExist) {
+			return sample{}, fmt.Errorf("recording off, yet %s exists (%v)", home, err)
+		}
+		return sample{side: side, seconds: secs, cpu: cpu, accuracy: acc}, nil
+	}
+	rec, err := recordedAccuracy(home)
 	if err != nil {
 		return sample{}, err
 	}
-	return sample{side: "B", seconds: secs, cpu: cpu, accuracy: acc}, nil
+	if math.Float64bits(rec) != math.Float64bits(acc) {
+		return sample{}, fmt.Errorf("printed accuracy %v, recorded %v", acc, rec)
+	}
+	return sample{side: side, seconds: secs, cpu: cpu, accuracy: acc}, nil
+}
+
+// printedAccuracy is the value of the last "accuracy: " line of out (the
+// echo prints floats exactly, as strconv's shortest form).
+func printedAccuracy(out string) (float64, error) {
+	const prefix = "accuracy: "
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(lines[i], prefix); ok {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	return 0, fmt.Errorf("no %q line in its output %q", prefix, out)
 }
 
 // cpuSeconds is the CPU time a finished process used. It counts work done

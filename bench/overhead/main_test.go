@@ -5,26 +5,12 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 )
 
-// childEnv makes the test binary act as the command, for the side-A child
-// processes that compare starts with os.Executable.
-const childEnv = "FLOR_OVERHEAD_TEST_AS_MAIN"
-
-func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "1" {
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
 func TestCompareSmall(t *testing.T) {
-	t.Setenv(childEnv, "1")
 	var out bytes.Buffer
 	err := run(context.Background(), []string{"-epochs", "1", "-train_size", "640", "-hidden", "8", "-pairs", "2", "-print_every", "5"}, &out)
 	if err != nil {
