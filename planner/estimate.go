@@ -286,7 +286,9 @@ func loopWork(r *Run, lv Level, c *costs) time.Duration {
 // by all runs: a run gets its share of the workers by its part of all the
 // loop work (at least one, at most one per iteration), so that many runs
 // keep the workers busy each on a worker of its own, paying one start, and
-// one run alone is split across them all.
+// one run alone is split across them all. Among many runs, one is not
+// split into parts shorter than minStart, which each part pays again: the
+// shares of loops of microseconds are noise.
 func workersFor(work []time.Duration, iters []int, workers int) []int {
 	var total time.Duration
 	for _, w := range work {
@@ -298,10 +300,17 @@ func workersFor(work []time.Duration, iters []int, workers int) []int {
 		if total > 0 {
 			k = int(math.Ceil(float64(w) * float64(workers) / float64(total)))
 		}
+		if len(work) > 1 {
+			k = min(k, int(w/minStart))
+		}
 		out[i] = max(1, min(k, workers, iters[i]))
 	}
 	return out
 }
+
+// minStart is the least a worker's start is taken to cost: starting a
+// process and reading the run's records.
+const minStart = 20 * time.Millisecond
 
 // revise re-estimates a run's replay once its workers timed their first
 // iteration: each worker's remaining iterations are charged what the

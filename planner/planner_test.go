@@ -159,6 +159,18 @@ func TestWorkersFor(t *testing.T) {
 	}
 }
 
+// TestWorkersForShortLoops: among many runs, one is not split into parts
+// shorter than a worker's least start, whatever its share of the work.
+func TestWorkersForShortLoops(t *testing.T) {
+	us := time.Microsecond
+	if got := workersFor([]time.Duration{200 * us, 15 * us, 59 * us}, []int{2, 2, 2}, 2); !slices.Equal(got, []int{1, 1, 1}) {
+		t.Errorf("loops of microseconds: %v, want one worker each", got)
+	}
+	if got := workersFor([]time.Duration{30 * us}, []int{2}, 2); !slices.Equal(got, []int{2}) {
+		t.Errorf("one run alone: %v, want it split across the workers", got)
+	}
+}
+
 func TestSimulate(t *testing.T) {
 	s := time.Second
 	// Two versions prepared side by side (2 s), then four 3 s units on

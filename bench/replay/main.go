@@ -247,11 +247,12 @@ func (b *bench) goBuild(ctx context.Context, dir, out, target string) error {
 }
 
 // env is the environment of the processes run in the project: records go
-// to <project>/.flor, and nothing is echoed.
+// to <project>/.flor, and nothing is echoed; a checkpoint budget set by
+// the caller stands.
 func (b *bench) env() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "FLOR_") {
+		if !strings.HasPrefix(kv, "FLOR_") || strings.HasPrefix(kv, "FLOR_CHECKPOINT_EPSILON=") {
 			env = append(env, kv)
 		}
 	}
