@@ -356,16 +356,16 @@ var ErrBadAxis = errors.New("unknown x axis")
 // infinities left out), downsampled to q.MaxPoints. A run that logged
 // nothing under the name gives an empty Series, in q.Runs' order.
 func (s *Store) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
+	// g: the value's position among the run's values of the name (a
+	// replay's after the recording's), from each file's own count k.
 	var xexpr string
 	switch q.X {
 	case XStep:
-		xexpr = `COALESCE(l.ci, rn)`
+		xexpr = `COALESCE(l.ci, g)`
 	case XEpoch:
-		// The main loop's iteration: the context's own for a value one loop
-		// deep, its parent's two loops deep; deeper values climb the chain.
-		xexpr = `CASE WHEN depth <= 1 THEN COALESCE(l.ci, rn) WHEN depth = 2 THEN pc.i ELSE root END`
+		xexpr = `COALESCE(l.e, g)`
 	case XGlobal, "":
-		xexpr = `rn`
+		xexpr = `g`
 	default:
 		return nil, fmt.Errorf("%w %q: want step, epoch or global", ErrBadAxis, q.X)
 	}
@@ -387,53 +387,44 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
 	}
 	buckets := int64(q.MaxPoints / 2)
 	args := append([]any{q.Name}, paths...)
-	inRuns := `r.path IN (?` + strings.Repeat(", ?", len(paths)-1) + `)`
-	num := `num AS (
-			SELECT sel.*, row_number() OVER (PARTITION BY path ORDER BY rp, seq) - 1 AS rn,
-				count(*) OVER (PARTITION BY path) AS n
-			FROM sel WHERE y IS NOT NULL AND isfinite(y))`
-	var sqlText string
-	if q.X == XEpoch {
-		// root: for values more than two loops deep, the outermost
-		// iteration through a recursive walk (rare; kept out of the
-		// common path).
-		sqlText = `WITH RECURSIVE sel AS (
-			SELECT l.sid, l.seq, l.c, l.ci, l.cp, COALESCE(g.depth, 0) AS depth, r.path,
-				s.kind = 'replay' AS rp, TRY_CAST(l.v AS DOUBLE) AS y
-			FROM raw.logs l JOIN raw.sources s ON s.sid = l.sid JOIN raw.runs r ON r.rid = s.rid
-			LEFT JOIN raw.sigs g ON g.id = l.sig
-			WHERE l.nid = (SELECT id FROM raw.names WHERE name = ?) AND l.t IN (1, 2) AND ` + inRuns + `),
-		up(sid, c, p, i) AS (
-			SELECT DISTINCT x.sid, x.c, x.p, x.i FROM raw.ctx x JOIN (SELECT DISTINCT sid, cp FROM sel WHERE depth > 2) d
-				ON x.sid = d.sid AND x.c = d.cp
-			UNION ALL
-			SELECT u.sid, u.c, x.p, x.i FROM up u JOIN raw.ctx x ON x.sid = u.sid AND x.c = u.p WHERE u.p <> 0),
-		roots AS (SELECT sid, c, i FROM up WHERE p = 0),
-		` + num + `,
-		pts AS (
-			SELECT l.path, l.n, l.rn, l.rp, l.y, (` + xexpr + `)::DOUBLE AS x
-			FROM num l LEFT JOIN raw.ctx pc ON pc.sid = l.sid AND pc.c = l.cp AND l.depth = 2
-			LEFT JOIN (SELECT sid, c, i AS root FROM roots) rt ON rt.sid = l.sid AND rt.c = l.cp AND l.depth > 2)`
-	} else {
-		// Step and global need no loops but the value's own context's
-		// iteration, copied into raw.logs: no joins over the values.
-		sqlText = `WITH sel AS (
-			SELECT l.seq, l.ci, r.path, s.kind = 'replay' AS rp, TRY_CAST(l.v AS DOUBLE) AS y
-			FROM raw.logs l JOIN raw.sources s ON s.sid = l.sid JOIN raw.runs r ON r.rid = s.rid
-			WHERE l.nid = (SELECT id FROM raw.names WHERE name = ?) AND l.t IN (1, 2) AND ` + inRuns + `),
-		` + num + `,
-		pts AS (SELECT l.path, l.n, l.rn, l.rp, l.y, (` + xexpr + `)::DOUBLE AS x FROM num l)`
-	}
+	// The files of the runs that hold values of the name, each with the
+	// run's count of values before its own (raw.stats.nk): the recording,
+	// then the replays by path. Then one scan of the values, without
+	// casts or window functions: raw.logs has y, k and e from the ingest.
+	sqlText := `WITH nm AS (SELECT id FROM raw.names WHERE name = ?),
+	src AS (
+		SELECT s.sid, r.rid, r.path, s.kind = 'replay' AS rp, s.path AS spath, sum(st.nk)::BIGINT AS m
+		FROM raw.stats st JOIN raw.sources s ON s.sid = st.sid JOIN raw.runs r ON r.rid = s.rid
+		WHERE st.nid = (SELECT id FROM nm) AND st.nk > 0 AND r.path IN (?` + strings.Repeat(", ?", len(paths)-1) + `)
+		GROUP BY s.sid, r.rid, r.path, s.kind, s.path),
+	off AS (
+		SELECT sid, rid, path, rp,
+			(sum(m) OVER (PARTITION BY rid ORDER BY rp, spath ROWS UNBOUNDED PRECEDING) - m)::BIGINT AS off,
+			(sum(m) OVER (PARTITION BY rid))::BIGINT AS n
+		FROM src),
+	pts AS (
+		SELECT o.rid, o.n, o.rp, l.y, l.k + o.off AS g, l.ci, l.e
+		FROM raw.logs l JOIN off o ON o.sid = l.sid
+		WHERE l.nid = (SELECT id FROM nm) AND l.k IS NOT NULL)`
 	if buckets > 0 {
-		// Each bucket's minimum and maximum, with where they are.
-		sqlText += `
-		SELECT path, any_value(n), bucket, arg_min(rn, y), arg_min(x, y), min(y), bool_or(rp),
-			arg_max(rn, y), arg_max(x, y), max(y)
-		FROM (SELECT *, CASE WHEN n > ` + fmt.Sprint(2*buckets) + ` THEN rn * ` + fmt.Sprint(buckets) + ` // n ELSE rn END AS bucket FROM pts)
-		GROUP BY path, bucket ORDER BY path, bucket`
+		// Each bucket's minimum and maximum, with where they are; grouped
+		// by run id, the run's path joined to the few groups afterwards.
+		sqlText += `,
+	agg AS (
+		SELECT rid, bucket, arg_min(g, y) AS g0, arg_min(x, y) AS x0, min(y) AS y0, bool_or(rp) AS rp,
+			arg_max(g, y) AS g1, arg_max(x, y) AS x1, max(y) AS y1
+		FROM (SELECT rid, rp, y, g, (` + xexpr + `)::DOUBLE AS x,
+				CASE WHEN n > ` + fmt.Sprint(2*buckets) + ` THEN g * ` + fmt.Sprint(buckets) + ` // n ELSE g END AS bucket
+			FROM pts l)
+		GROUP BY rid, bucket)
+	SELECT p.path, p.n, a.bucket, a.g0, a.x0, a.y0, a.rp, a.g1, a.x1, a.y1
+	FROM agg a JOIN (SELECT DISTINCT rid, path, n FROM off) p ON p.rid = a.rid
+	ORDER BY p.path, a.bucket`
 	} else {
 		sqlText += `
-		SELECT path, n, rn, rn, x, y, rp, rn, x, y FROM pts ORDER BY path, rn`
+	SELECT p.path, l.n, l.g, l.g, (` + xexpr + `)::DOUBLE AS x, l.y, l.rp, l.g, x, l.y
+	FROM pts l JOIN (SELECT DISTINCT rid, path FROM off) p ON p.rid = l.rid
+	ORDER BY p.path, l.g`
 	}
 	rows, err := s.db.QueryContext(ctx, sqlText, args...)
 	if err != nil {
