@@ -26,13 +26,13 @@ var migrations = map[string]migration{
 // DuckDB, and the views are made again afterwards.
 var migrate7to8 = []string{
 	`CREATE TABLE raw.logs8 AS
-	WITH RECURSIVE up(sid, c, p, i, left) AS (
+	WITH RECURSIVE up(sid, c, p, i, togo) AS (
 		-- A context's outermost loop is depth - 1 parents up.
 		SELECT x.sid, x.c, x.p, x.i, g.depth - 1 FROM raw.ctx x JOIN raw.sigs g ON g.id = x.sig
 		UNION ALL
-		SELECT u.sid, u.c, x.p, x.i, u.left - 1 FROM up u JOIN raw.ctx x ON x.sid = u.sid AND x.c = u.p
-		WHERE u.left > 0),
-	roots AS (SELECT sid, c, arg_min(i, left) AS e FROM up GROUP BY sid, c),
+		SELECT u.sid, u.c, x.p, x.i, u.togo - 1 FROM up u JOIN raw.ctx x ON x.sid = u.sid AND x.c = u.p
+		WHERE u.togo > 0),
+	roots AS (SELECT sid, c, arg_min(i, togo) AS e FROM up GROUP BY sid, c),
 	ys AS (SELECT l.*, CASE WHEN l.t IN (1, 2) AND isfinite(TRY_CAST(l.v AS DOUBLE)) THEN TRY_CAST(l.v AS DOUBLE) END AS y
 		FROM raw.logs l)
 	SELECT l.sid, l.seq, l.c, l.ci, l.cp, l.sig, l.nid, l.t, l.v, l.flags, l.y,
