@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -141,6 +142,50 @@ func TestSeriesColumns(t *testing.T) {
 	want = []float64{0, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 13, 14, 4, 0, 1}
 	if got := ser[0].X; !reflect.DeepEqual(got[:len(want)], want) {
 		t.Errorf("step x %v, want %v...", got, want)
+	}
+	s.Close()
+
+	// Iterations that do not fit the packing of downsampled x.
+	c := newRunFile(t, home, t0.Add(2*time.Hour), runOpts{})
+	for i, it := range []int{-3, 1 << 40, 5, 6, 7, 8} {
+		c.log(c.ctx(0, "epoch", it, it), "loss", float64(i%3))
+	}
+	c.close()
+	ids = append(ids, tstampName(t0.Add(2*time.Hour)))
+	s = openTest(t, home)
+	for _, x := range []string{XGlobal, XStep, XEpoch} {
+		all, err := s.Series(ctx, SeriesQuery{Name: "loss", Runs: ids, X: x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		down, err := s.Series(ctx, SeriesQuery{Name: "loss", Runs: ids, X: x, MaxPoints: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r := range ids {
+			a, d := all[r], down[r]
+			if d.N != a.N || len(d.Y) > 4 || len(d.Y) == 0 {
+				t.Fatalf("x=%s run %d: %d points of %d, want at most 4 of %d", x, r, len(d.Y), d.N, a.N)
+			}
+			// Every point kept is one of the series', with its x and
+			// replay mark; its minimum and maximum are kept.
+			lo, hi := slices.Min(a.Y), slices.Max(a.Y)
+			var keptLo, keptHi bool
+			for i := range d.Y {
+				j := slices.IndexFunc(a.Y, func(y float64) bool { return y == d.Y[i] })
+				for j >= 0 && j < len(a.Y) && (a.X[j] != d.X[i] || a.Y[j] != d.Y[i]) {
+					j++
+				}
+				if j < 0 || j == len(a.Y) || a.Replayed[j] != d.Replayed[i] {
+					t.Errorf("x=%s run %d: point (%v, %v) not in %v %v", x, r, d.X[i], d.Y[i], a.X, a.Y)
+				}
+				keptLo = keptLo || d.Y[i] == lo
+				keptHi = keptHi || d.Y[i] == hi
+			}
+			if !keptLo || !keptHi {
+				t.Errorf("x=%s run %d: %v lost the minimum or maximum of %v", x, r, d.Y, a.Y)
+			}
+		}
 	}
 }
 
