@@ -74,15 +74,16 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
 	if len(paths) == 0 {
 		return out, nil
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT s.sid, r.path, s.kind = 'replay', sum(st.nk)::BIGINT
+	rows, err := s.db.QueryContext(ctx, `SELECT st.nid, s.sid, r.path, s.kind = 'replay', sum(st.nk)::BIGINT
 		FROM raw.stats st JOIN raw.sources s ON s.sid = st.sid JOIN raw.runs r ON r.rid = s.rid
 		WHERE st.nid = (SELECT id FROM raw.names WHERE name = ?) AND st.nk > 0
 			AND r.path IN (?`+strings.Repeat(", ?", len(paths)-1)+`)
-		GROUP BY s.sid, r.path, s.kind, s.path ORDER BY r.path, s.kind = 'replay', s.path`, append([]any{q.Name}, paths...)...)
+		GROUP BY st.nid, s.sid, r.path, s.kind, s.path ORDER BY r.path, s.kind = 'replay', s.path`, append([]any{q.Name}, paths...)...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: series %q: %w", s.path, q.Name, err)
 	}
 	var files []seriesFile
+	var nid int32
 	n := make([]int64, len(out))        // values per run
 	replayed := make([]int64, len(out)) // where a run's replayed values start
 	for i := range replayed {
@@ -93,7 +94,7 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
 		var p string
 		var rp bool
 		var m int64
-		if err := rows.Scan(&f.sid, &p, &rp, &m); err != nil {
+		if err := rows.Scan(&nid, &f.sid, &p, &rp, &m); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -127,18 +128,16 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
 		packed = packed && n[f.run] < 1<<31
 	}
 	for {
-		text := seriesSQL(files, n, buckets, xcol, packed)
-		rows, err := s.db.QueryContext(ctx, text, q.Name)
+		rows, err := s.db.QueryContext(ctx, seriesSQL(nid, files, n, buckets, xcol, packed))
 		if err != nil {
 			return nil, fmt.Errorf("%s: series %q: %w", s.path, q.Name, err)
 		}
 		fits := true
 		for rows.Next() {
-			var run int
-			var g0, g1 int64
+			var key, g0, g1 int64
 			var x0, x1, y0, y1 float64
 			var ok bool
-			if err := rows.Scan(&run, &g0, &x0, &y0, &g1, &x1, &y1, &ok); err != nil {
+			if err := rows.Scan(&key, &g0, &x0, &y0, &g1, &x1, &y1, &ok); err != nil {
 				rows.Close()
 				return nil, err
 			}
@@ -146,6 +145,7 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
 				fits = false
 				break
 			}
+			run := int(key >> 32)
 			if packed {
 				x0, x1 = float64(g0&(1<<32-1)), float64(g1&(1<<32-1))
 				g0, g1 = g0>>32, g1>>32
@@ -176,17 +176,19 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
 	}
 }
 
-// seriesSQL is the scan of a series' values in files, n values per run:
-// each bucket's run, its minimum's g, x and y, its maximum's, and whether
-// the packing fit. Every constant in it is the store's own (sids, counts),
-// so the SQL holds no user input; the name is the one parameter.
+// seriesSQL is the scan of the values of name nid in files, n values per
+// run: per bucket, its key (run << 32 | bucket, in the order of the
+// points), its minimum's g, x and y, its maximum's, and whether the packing
+// fit. Every constant in it is the store's own (ids, counts), so the SQL
+// holds no user input.
 //
-// The files' runs and offsets are CASEs over sid rather than a join: the
-// scan keeps its filter on sid, and four arg_min/arg_max of x and g cost
-// more than the rest of the query, so with packed g and x travel as one
-// BIGINT, g << 32 | x, checked to fit (x in [0, 2^32), g < 2^31).
-func seriesSQL(files []seriesFile, n []int64, buckets int64, xcol string, packed bool) string {
-	var sids, run, off, bucket strings.Builder
+// The name is a constant and the files' runs and offsets are a CASE over
+// sid rather than joins: the scan filters on both itself, and groups by
+// one integer. Four arg_min/arg_max of x and g cost more than the rest of
+// the query, so with packed g and x travel as one BIGINT, g << 32 | x,
+// checked to fit (x in [0, 2^32), g < 2^31).
+func seriesSQL(nid int32, files []seriesFile, n []int64, buckets int64, xcol string, packed bool) string {
+	var sids, key, off strings.Builder
 	anyOff := false
 	for i, f := range files {
 		if i > 0 {
@@ -194,13 +196,13 @@ func seriesSQL(files []seriesFile, n []int64, buckets int64, xcol string, packed
 		}
 		id := strconv.Itoa(int(f.sid))
 		sids.WriteString(id)
-		fmt.Fprintf(&run, " WHEN %s THEN %d", id, f.run)
 		fmt.Fprintf(&off, " WHEN %s THEN %d", id, f.off)
 		anyOff = anyOff || f.off != 0
+		base := int64(f.run) << 32
 		if buckets > 0 && n[f.run] > 2*buckets {
-			fmt.Fprintf(&bucket, " WHEN %s THEN (l.k + %d) * %d // %d", id, f.off, buckets, n[f.run])
+			fmt.Fprintf(&key, " WHEN %s THEN %d + (l.k + %d) * %d // %d", id, base, f.off, buckets, n[f.run])
 		} else {
-			fmt.Fprintf(&bucket, " WHEN %s THEN l.k + %d", id, f.off)
+			fmt.Fprintf(&key, " WHEN %s THEN %d + l.k + %d", id, base, f.off)
 		}
 	}
 	g := "l.k"
@@ -212,23 +214,20 @@ func seriesSQL(files []seriesFile, n []int64, buckets int64, xcol string, packed
 		x = "COALESCE(" + xcol + ", g)"
 	}
 	from := ` FROM raw.logs l
-		WHERE l.nid = (SELECT id FROM raw.names WHERE name = ?) AND l.sid IN (` + sids.String() + `) AND l.k IS NOT NULL`
+		WHERE l.nid = ` + strconv.Itoa(int(nid)) + ` AND l.sid IN (` + sids.String() + `) AND l.k IS NOT NULL`
+	pts := `CASE l.sid` + key.String() + ` END AS key, ` + g + ` AS g, ` + x + ` AS x, l.y`
 	if buckets == 0 {
-		return `SELECT run, g, x, y, g, x, y, true FROM (
-			SELECT CASE l.sid` + run.String() + ` END AS run, ` + g + ` AS g, (` + x + `)::DOUBLE AS x, l.y` + from + `)
-			ORDER BY run, g`
+		return `SELECT key, g, x::DOUBLE, y, g, x::DOUBLE, y, true FROM (SELECT ` + pts + from + `) ORDER BY key`
 	}
 	agg := `arg_min(g, y), arg_min(x, y)::DOUBLE, min(y), arg_max(g, y), arg_max(x, y)::DOUBLE, max(y), true`
-	pts := `CASE l.sid` + run.String() + ` END AS run, CASE l.sid` + bucket.String() + ` END AS bucket,
-			` + g + ` AS g, ` + x + ` AS x, l.y`
-	if packed {
+	switch {
+	case packed:
 		agg = `arg_min(gx, y), 0::DOUBLE, min(y), arg_max(gx, y), 0::DOUBLE, max(y),
 			bool_and(x >= 0 AND x < 4294967296)`
-		pts = `run, bucket, x, y, (g << 32) | x AS gx FROM (SELECT ` + pts
+		pts = `key, x, y, (g << 32) | x AS gx FROM (SELECT ` + pts
 		from += `)`
-	} else if xcol == "" {
+	case xcol == "":
 		agg = `arg_min(g, y), arg_min(g, y)::DOUBLE, min(y), arg_max(g, y), arg_max(g, y)::DOUBLE, max(y), true`
 	}
-	return `SELECT run, ` + agg + ` FROM (SELECT ` + pts + from + `)
-		GROUP BY run, bucket ORDER BY run, bucket`
+	return `SELECT key, ` + agg + ` FROM (SELECT ` + pts + from + `) GROUP BY key ORDER BY key`
 }
