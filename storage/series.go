@@ -58,7 +58,7 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
 	default:
 		return nil, fmt.Errorf("%w %q: want step, epoch or global", ErrBadAxis, q.X)
 	}
-	if _, err := s.Ingest(ctx); err != nil {
+	if err := s.ingestFor(ctx); err != nil {
 		return nil, err
 	}
 	out := make([]Series, len(q.Runs))

@@ -58,7 +58,7 @@ type RunRow struct {
 // RunTable lists the recorded runs, oldest first, with a Summary of each
 // of names. where, when not empty, filters the runs as in RunsMissing.
 func (s *Store) RunTable(ctx context.Context, where string, names []string) ([]RunRow, error) {
-	if _, err := s.Ingest(ctx); err != nil {
+	if err := s.ingestFor(ctx); err != nil {
 		return nil, err
 	}
 	var filter string
@@ -177,7 +177,7 @@ type NameInfo struct {
 // Names lists the user names logged in the store (internal delta:: timings
 // left out), by name.
 func (s *Store) Names(ctx context.Context) ([]NameInfo, error) {
-	if _, err := s.Ingest(ctx); err != nil {
+	if err := s.ingestFor(ctx); err != nil {
 		return nil, err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT nm.name, count(DISTINCT s.rid), sum(st.n),
@@ -238,7 +238,7 @@ type RunDetail struct {
 // RunDetail returns the run with the given id (Run.ID) and what it logged.
 // An id that names no run gives an error wrapping ErrUnknownRun.
 func (s *Store) RunDetail(ctx context.Context, id string) (*RunDetail, error) {
-	if _, err := s.Ingest(ctx); err != nil {
+	if err := s.ingestFor(ctx); err != nil {
 		return nil, err
 	}
 	rel := runRel(id)

@@ -118,7 +118,8 @@ func (srv *Server) runsTable(r *http.Request) (*runsJSON, error) {
 
 func (srv *Server) buildRunsTable(r *http.Request) (*runsJSON, error) {
 	metrics := list(r, "metrics")
-	rows, err := srv.store.RunTable(r.Context(), r.URL.Query().Get("where"), metrics)
+	// runsTable has just ingested.
+	rows, err := srv.store.RunTable(storage.Ingested(r.Context()), r.URL.Query().Get("where"), metrics)
 	if err != nil {
 		return nil, err
 	}
