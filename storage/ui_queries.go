@@ -88,9 +88,10 @@ func (s *Store) RunTable(ctx context.Context, where string, names []string) ([]R
 	}
 	// Aggregated per file first (a run's recording and each of its
 	// replays), without joins over the logs, then merged here: the last
-	// value is the latest replay's, else the recording's.
+	// value is the latest replay's, else the recording's. Min and max are
+	// over y, the numbers the ingest parsed.
 	q := `SELECT r.path, nm.name, s.kind = 'replay', a.n, a.mn, a.mx, a.seq, a.t, a.v FROM (
-			SELECT sid, nid, count(*) AS n, min(TRY_CAST(v AS DOUBLE)) AS mn, max(TRY_CAST(v AS DOUBLE)) AS mx,
+			SELECT sid, nid, count(*) AS n, min(y) AS mn, max(y) AS mx,
 				max(seq) AS seq, arg_max(t, seq) AS t, arg_max(v, seq) AS v
 			FROM raw.logs
 			WHERE nid IN (SELECT id FROM raw.names WHERE name IN (?` + strings.Repeat(", ?", len(names)-1) + `)) AND flags & 2 = 0
