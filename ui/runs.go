@@ -1,9 +1,7 @@
 package ui
 
 import (
-	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -167,9 +165,7 @@ func (srv *Server) handleRuns(w http.ResponseWriter, r *http.Request) {
 	default:
 		// The page's own request: the encoded table is kept with it.
 		t.once.Do(func() {
-			var b bytes.Buffer
-			json.NewEncoder(&b).Encode(t)
-			t.encoded = b.Bytes()
+			t.encoded = append(t.appendJSON(make([]byte, 0, 256*len(t.Runs)+64)), '\n')
 		})
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
