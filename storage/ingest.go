@@ -240,3 +240,22 @@ func nullString(s string) any {
 	}
 	return s
 }
+
+type ingestedKey struct{}
+
+// Ingested returns a context under which the store's reads do not ingest
+// first, for a caller that has just called Ingest and reads at once (flor
+// ui, once per request): over thousands of run files, listing and stat-ing
+// them again is a good part of a cheap read.
+func Ingested(ctx context.Context) context.Context {
+	return context.WithValue(ctx, ingestedKey{}, true)
+}
+
+// ingestFor is the Ingest a read starts with: none under Ingested.
+func (s *Store) ingestFor(ctx context.Context) error {
+	if ctx.Value(ingestedKey{}) != nil {
+		return nil
+	}
+	_, err := s.Ingest(ctx)
+	return err
+}

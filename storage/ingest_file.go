@@ -15,10 +15,13 @@ type fileState struct {
 	f      *fileRow
 	run    *runRow // the run the file belongs to; nil until its run record
 	replay bool
-	// ctxSig maps a context id to its signature (0: unknown). Context ids
-	// are small and dense, so a slice beats a map; sparse ids go to ctxMap.
-	ctxSig []int32
-	ctxMap map[int64]int32
+	// ctxs maps a context id to its signature (0: unknown) and its
+	// outermost loop's iteration. Context ids are small and dense, so a
+	// slice beats a map; sparse ids go to ctxMap.
+	ctxs   []ctxEntry
+	ctxMap map[int64]ctxEntry
+	// nk counts, by name id, the values with a y (raw.logs.k of the next).
+	nk []int64
 	// open is the chain of contexts (loop iterations) still running,
 	// outermost first: a new context at depth d ends those at depth >= d.
 	// Logs almost always refer to an open context, whose fields they copy,
@@ -38,27 +41,49 @@ type openCtx struct {
 	names   []int32
 }
 
+// ctxEntry is what the ingest keeps of a context of its file.
+type ctxEntry struct {
+	sig int32 // 0: unknown
+	e   int64 // the iteration of its outermost loop (raw.logs.e)
+}
+
 const denseCtxLimit = 1 << 26
 
-func (fs *fileState) sigOf(c int64) int32 {
-	if c >= 0 && c < int64(len(fs.ctxSig)) {
-		return fs.ctxSig[c]
+func (fs *fileState) ctxOf(c int64) ctxEntry {
+	if c >= 0 && c < int64(len(fs.ctxs)) {
+		return fs.ctxs[c]
 	}
 	return fs.ctxMap[c]
 }
 
-func (fs *fileState) setSig(c int64, sig int32) {
+func (fs *fileState) sigOf(c int64) int32 { return fs.ctxOf(c).sig }
+
+func (fs *fileState) setCtx(c int64, x ctxEntry) {
 	if c >= 0 && c < denseCtxLimit {
-		if int64(len(fs.ctxSig)) <= c {
-			fs.ctxSig = append(fs.ctxSig, make([]int32, c+1-int64(len(fs.ctxSig)))...)
+		if int64(len(fs.ctxs)) <= c {
+			fs.ctxs = append(fs.ctxs, make([]ctxEntry, c+1-int64(len(fs.ctxs)))...)
 		}
-		fs.ctxSig[c] = sig
+		fs.ctxs[c] = x
 		return
 	}
 	if fs.ctxMap == nil {
-		fs.ctxMap = map[int64]int32{}
+		fs.ctxMap = map[int64]ctxEntry{}
 	}
-	fs.ctxMap[c] = sig
+	fs.ctxMap[c] = x
+}
+
+// nextK returns the k of a value of nid with a y, and counts it.
+func (fs *fileState) nextK(nid int32) int64 {
+	fs.countK(nid, 1)
+	return fs.nk[nid] - 1
+}
+
+// countK counts n values of nid with a y.
+func (fs *fileState) countK(nid int32, n int64) {
+	if int(nid) >= len(fs.nk) {
+		fs.nk = append(fs.nk, make([]int64, int(nid)+1-len(fs.nk))...)
+	}
+	fs.nk[nid] += n
 }
 
 // push opens a context, ending those at its depth or deeper.
@@ -196,13 +221,25 @@ func (in *ingester) resume(ctx context.Context, fs *fileState) error {
 		if v != nil {
 			x.v = *v
 		}
-		fs.setSig(c, x.sig)
 		all[c] = x
 		last = max(last, c)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
+	}
+	// Each context's outermost iteration, as ctxRecord derives it: its
+	// signature's depth says how many parents up it is.
+	for c, x := range all {
+		e := x.i
+		for up, d := x, in.depthOf(x.sig); d > 1; d-- {
+			p, ok := all[up.p]
+			if !ok {
+				break
+			}
+			up, e = p, p.i
+		}
+		fs.setCtx(c, ctxEntry{sig: x.sig, e: e})
 	}
 	// The open contexts are the chain of the last one declared.
 	var chain []openCtx
@@ -211,7 +248,7 @@ func (in *ingester) resume(ctx context.Context, fs *fileState) error {
 		if !ok {
 			break
 		}
-		chain = append(chain, openCtx{c: c, p: x.p, i: x.i, v: x.v, depth: in.sigByID[x.sig].depth})
+		chain = append(chain, openCtx{c: c, p: x.p, i: x.i, v: x.v, depth: in.depthOf(x.sig)})
 		c = x.p
 	}
 	slices.Reverse(chain)
@@ -244,7 +281,7 @@ func (in *ingester) resume(ctx context.Context, fs *fileState) error {
 		return err
 	}
 	in.touched[fs.f.sid] = true
-	rows, err = in.conn.QueryContext(ctx, `SELECT nid, sig, n, kinds, flags, dups FROM raw.stats WHERE sid = ?`, fs.f.sid)
+	rows, err = in.conn.QueryContext(ctx, `SELECT nid, sig, n, kinds, flags, dups, nk FROM raw.stats WHERE sid = ?`, fs.f.sid)
 	if err != nil {
 		return fmt.Errorf("%s: %w", fs.f.path, err)
 	}
@@ -252,10 +289,11 @@ func (in *ingester) resume(ctx context.Context, fs *fileState) error {
 	for rows.Next() {
 		k := statKey{sid: fs.f.sid}
 		st := &statRow{}
-		if err := rows.Scan(&k.nid, &k.sig, &st.n, &st.kinds, &st.flags, &st.dups); err != nil {
+		if err := rows.Scan(&k.nid, &k.sig, &st.n, &st.kinds, &st.flags, &st.dups, &st.nk); err != nil {
 			return err
 		}
 		in.stats[k] = st
+		fs.countK(k.nid, st.nk)
 	}
 	return rows.Err()
 }

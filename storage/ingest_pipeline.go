@@ -16,7 +16,7 @@ const (
 
 var (
 	tableNames  = [numTables]string{"logs", "ctx", "ckpts", "warns"}
-	tableWidths = [numTables]int{10, 6, 7, 3}
+	tableWidths = [numTables]int{13, 6, 7, 3}
 )
 
 // batchRows is the number of rows per batch handed to the appender

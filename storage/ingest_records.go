@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"errors"
+	"math"
 	"path"
 	"slices"
 	"strconv"
@@ -53,6 +54,14 @@ func kindOfCode(t record.TypeCode) int {
 		return kindBool
 	}
 	return kindStr
+}
+
+// depthOf returns the depth of a signature (0 for none or an unknown one).
+func (in *ingester) depthOf(sig int32) int32 {
+	if sig > 0 && int(sig) < len(in.sigByID) && in.sigByID[sig] != nil {
+		return in.sigByID[sig].depth
+	}
+	return 0
 }
 
 // errNoIdentity: a run record without a valid projid, tstamp or filename.
@@ -295,10 +304,17 @@ func (in *ingester) logRecord(fs *fileState, l record.Line) error {
 		v, kinds = nil, 0
 	}
 	var (
-		sig    int32
-		ci, cp any // NULL outside loops
-		dup    bool
+		sig       int32
+		ci, cp, e any // NULL outside loops
+		y, k      any // NULL unless a finite number
+		dup       bool
 	)
+	if kinds&(kindInt|kindFloat) != 0 {
+		// As finite as the JSON text is; NaN and infinities are strings.
+		if f, err := strconv.ParseFloat(v.(string), 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			y, k = f, fs.nextK(nid)
+		}
+	}
 	c := g.C
 	if c == 0 {
 		if fs.rootNames == nil {
@@ -307,7 +323,11 @@ func (in *ingester) logRecord(fs *fileState, l record.Line) error {
 		dup = fs.rootNames[nid]
 		fs.rootNames[nid] = true
 	} else {
-		sig = fs.sigOf(c)
+		x := fs.ctxOf(c)
+		sig = x.sig
+		if sig != 0 {
+			e = x.e
+		}
 		k := len(fs.open) - 1
 		for k >= 0 && fs.open[k].c != c {
 			k--
@@ -343,8 +363,11 @@ func (in *ingester) logRecord(fs *fileState, l record.Line) error {
 	st.kinds |= kinds
 	st.flags |= int(g.Flags)
 	st.dups = st.dups || dup
+	if y != nil {
+		st.nk++
+	}
 	in.st.Records++
-	in.emit(tLogs, f.sid, f.lines, c, ci, cp, sig, nid, uint8(g.T), v, uint8(g.Flags))
+	in.emit(tLogs, f.sid, f.lines, c, ci, cp, sig, nid, uint8(g.T), v, uint8(g.Flags), y, k, e)
 	return nil
 }
 
@@ -413,7 +436,13 @@ func (in *ingester) ctxRecord(fs *fileState, l record.Line) error {
 		g.vtypes |= bits
 		g.dirty = true
 	}
-	fs.setSig(c, g.id)
+	// The outermost iteration: its own in an outermost loop (or under an
+	// unknown parent, treated as outermost), else its parent's.
+	e := i
+	if parent > 0 {
+		e = fs.ctxOf(p).e
+	}
+	fs.setCtx(c, ctxEntry{sig: g.id, e: e})
 	fs.push(openCtx{c: c, p: p, i: i, v: val, depth: g.depth})
 	in.st.Records++
 	in.emit(tCtx, f.sid, c, p, i, val, g.id)

@@ -75,6 +75,7 @@ type statRow struct {
 	n            int64
 	kinds, flags int
 	dups         bool
+	nk           int64 // values with a y (raw.logs)
 }
 
 func (s *Store) loadFiles(ctx context.Context, q interface {
@@ -280,7 +281,7 @@ func (in *ingester) save(ctx context.Context, todo []*fileRow) error {
 	}
 	err = in.appendRows("stats", func(add func(...driver.Value) error) error {
 		for k, st := range in.stats {
-			if err := add(k.sid, k.nid, k.sig, st.n, int32(st.kinds), int32(st.flags), st.dups); err != nil {
+			if err := add(k.sid, k.nid, k.sig, st.n, int32(st.kinds), int32(st.flags), st.dups, st.nk); err != nil {
 				return err
 			}
 		}

@@ -58,7 +58,7 @@ func (s Slurm) String() string {
 
 // Runs lists the recorded runs, oldest first.
 func (s *Store) Runs(ctx context.Context) ([]Run, error) {
-	if _, err := s.Ingest(ctx); err != nil {
+	if err := s.ingestFor(ctx); err != nil {
 		return nil, err
 	}
 	return s.runs(ctx, "")
@@ -131,7 +131,7 @@ type RunInfo struct {
 // one of the value names where mentions; a column nothing provides gives an
 // error wrapping ErrUnknownColumn.
 func (s *Store) RunsMissing(ctx context.Context, names []string, where string) ([]RunInfo, error) {
-	if _, err := s.Ingest(ctx); err != nil {
+	if err := s.ingestFor(ctx); err != nil {
 		return nil, err
 	}
 	var filter string

@@ -12,9 +12,10 @@ import (
 )
 
 // schemaVersion changes whenever the raw tables change shape. The database
-// is a cache of the run files, so a store of another version is rebuilt
-// from them rather than migrated.
-const schemaVersion = "7"
+// is a cache of the run files: a store of a version with a migration
+// (migrations) is brought up to date in place, any other is rebuilt from
+// them.
+const schemaVersion = "8"
 
 // The raw schema holds what the ingest appends, keyed by small integers;
 // the views in main give it the names users query.
@@ -50,13 +51,21 @@ var rawDDL = []string{
 	// its iterations (flor.Range);
 	// t: a record.TypeCode (1 int, 2 float, 3 bool, 4 str, 5 json);
 	// flags: record.Flags (1 arg, 2 internal); v: NULL for a JSON null.
+	// Kept at ingest so a chart is one grouped scan, without casts or
+	// window functions: y, an int or float value as a finite DOUBLE (else
+	// NULL); k, where a non-NULL y is among the file's values of its name
+	// with a non-NULL y (0, 1, ...); e, the iteration of the outermost loop
+	// of the value's context (NULL outside loops or for an unknown one).
+	// New columns go last: a migrated table has them there.
 	`CREATE TABLE IF NOT EXISTS raw.logs (
 		sid INTEGER, seq BIGINT, c BIGINT, ci BIGINT, cp BIGINT,
-		sig INTEGER, nid INTEGER, t UTINYINT, v VARCHAR, flags UTINYINT)`,
+		sig INTEGER, nid INTEGER, t UTINYINT, v VARCHAR, flags UTINYINT,
+		y DOUBLE, k BIGINT, e BIGINT)`,
 	// Per file, name and signature: how many values, their kinds (bits as
-	// raw.sigs.vtypes, json as str), their flags, and whether the file logs
-	// the name twice in one context (then the dataframe keeps the last).
-	`CREATE TABLE IF NOT EXISTS raw.stats (sid INTEGER, nid INTEGER, sig INTEGER, n BIGINT, kinds INTEGER, flags INTEGER, dups BOOLEAN)`,
+	// raw.sigs.vtypes, json as str), their flags, whether the file logs
+	// the name twice in one context (then the dataframe keeps the last),
+	// and how many of the values have a y (raw.logs).
+	`CREATE TABLE IF NOT EXISTS raw.stats (sid INTEGER, nid INTEGER, sig INTEGER, n BIGINT, kinds INTEGER, flags INTEGER, dups BOOLEAN, nk BIGINT)`,
 	`CREATE TABLE IF NOT EXISTS raw.ckpts (sid INTEGER, seq BIGINT, e BIGINT, b VARCHAR, o BIGINT, objs VARCHAR, x VARCHAR)`,
 	`CREATE TABLE IF NOT EXISTS raw.warns (sid INTEGER, seq BIGINT, msg VARCHAR)`,
 }
@@ -104,14 +113,17 @@ func flagSQL(col string, flag record.Flags) string {
 	return "(" + col + " & " + strconv.Itoa(int(flag)) + ") <> 0"
 }
 
-// migrate creates the schema, or rebuilds it when it was made by another
-// version of the store.
+// migrate creates the schema, migrates it from an older version that has
+// a migration, or rebuilds it when it was made by another version of the
+// store.
 func (s *Store) migrate(ctx context.Context) error {
 	var version string
 	err := s.db.QueryRowContext(ctx, `SELECT value FROM raw.meta WHERE key = 'schema'`).Scan(&version)
 	switch {
 	case err == nil && version == schemaVersion:
 		return nil
+	case err == nil && migratable(version):
+		return s.migrateFrom(ctx, version)
 	case err == nil, errors.Is(err, sql.ErrNoRows):
 		// Another version: start over from the run files.
 		if _, err := s.db.ExecContext(ctx, `DROP SCHEMA IF EXISTS raw CASCADE`); err != nil {

@@ -58,7 +58,7 @@ type RunRow struct {
 // RunTable lists the recorded runs, oldest first, with a Summary of each
 // of names. where, when not empty, filters the runs as in RunsMissing.
 func (s *Store) RunTable(ctx context.Context, where string, names []string) ([]RunRow, error) {
-	if _, err := s.Ingest(ctx); err != nil {
+	if err := s.ingestFor(ctx); err != nil {
 		return nil, err
 	}
 	var filter string
@@ -88,9 +88,10 @@ func (s *Store) RunTable(ctx context.Context, where string, names []string) ([]R
 	}
 	// Aggregated per file first (a run's recording and each of its
 	// replays), without joins over the logs, then merged here: the last
-	// value is the latest replay's, else the recording's.
+	// value is the latest replay's, else the recording's. Min and max are
+	// over y, the numbers the ingest parsed.
 	q := `SELECT r.path, nm.name, s.kind = 'replay', a.n, a.mn, a.mx, a.seq, a.t, a.v FROM (
-			SELECT sid, nid, count(*) AS n, min(TRY_CAST(v AS DOUBLE)) AS mn, max(TRY_CAST(v AS DOUBLE)) AS mx,
+			SELECT sid, nid, count(*) AS n, min(y) AS mn, max(y) AS mx,
 				max(seq) AS seq, arg_max(t, seq) AS t, arg_max(v, seq) AS v
 			FROM raw.logs
 			WHERE nid IN (SELECT id FROM raw.names WHERE name IN (?` + strings.Repeat(", ?", len(names)-1) + `)) AND flags & 2 = 0
@@ -177,7 +178,7 @@ type NameInfo struct {
 // Names lists the user names logged in the store (internal delta:: timings
 // left out), by name.
 func (s *Store) Names(ctx context.Context) ([]NameInfo, error) {
-	if _, err := s.Ingest(ctx); err != nil {
+	if err := s.ingestFor(ctx); err != nil {
 		return nil, err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT nm.name, count(DISTINCT s.rid), sum(st.n),
@@ -238,7 +239,7 @@ type RunDetail struct {
 // RunDetail returns the run with the given id (Run.ID) and what it logged.
 // An id that names no run gives an error wrapping ErrUnknownRun.
 func (s *Store) RunDetail(ctx context.Context, id string) (*RunDetail, error) {
-	if _, err := s.Ingest(ctx); err != nil {
+	if err := s.ingestFor(ctx); err != nil {
 		return nil, err
 	}
 	rel := runRel(id)
@@ -328,145 +329,6 @@ func (s *Store) RunDetail(ctx context.Context, id string) (*RunDetail, error) {
 		d.Warnings = append(d.Warnings, m)
 	}
 	return d, rows.Err()
-}
-
-// SeriesQuery asks for one name's values in some runs.
-type SeriesQuery struct {
-	Name string
-	Runs []string // run ids (Run.ID)
-	X    string   // XStep, XEpoch or XGlobal ("" is XGlobal)
-	// MaxPoints bounds the points per run: a longer series is cut into
-	// MaxPoints/2 buckets of consecutive values and each bucket keeps its
-	// minimum and its maximum, so spikes survive. 0 keeps every point.
-	MaxPoints int
-}
-
-// Series is one run's points of a name, ordered as logged.
-type Series struct {
-	Run      string // run id
-	X, Y     []float64
-	Replayed []bool // per point: the value comes from a replay
-	N        int64  // points before downsampling
-}
-
-// ErrBadAxis: a SeriesQuery named an x axis other than step, epoch or global.
-var ErrBadAxis = errors.New("unknown x axis")
-
-// Series returns the numeric values of q.Name in each of q.Runs (NaN and
-// infinities left out), downsampled to q.MaxPoints. A run that logged
-// nothing under the name gives an empty Series, in q.Runs' order.
-func (s *Store) Series(ctx context.Context, q SeriesQuery) ([]Series, error) {
-	var xexpr string
-	switch q.X {
-	case XStep:
-		xexpr = `COALESCE(l.ci, rn)`
-	case XEpoch:
-		// The main loop's iteration: the context's own for a value one loop
-		// deep, its parent's two loops deep; deeper values climb the chain.
-		xexpr = `CASE WHEN depth <= 1 THEN COALESCE(l.ci, rn) WHEN depth = 2 THEN pc.i ELSE root END`
-	case XGlobal, "":
-		xexpr = `rn`
-	default:
-		return nil, fmt.Errorf("%w %q: want step, epoch or global", ErrBadAxis, q.X)
-	}
-	if _, err := s.Ingest(ctx); err != nil {
-		return nil, err
-	}
-	out := make([]Series, len(q.Runs))
-	idx := map[string]int{}
-	var paths []any
-	for i, id := range q.Runs {
-		out[i].Run = id
-		if rel := runRel(id); rel != "" {
-			idx[rel] = i
-			paths = append(paths, rel)
-		}
-	}
-	if len(paths) == 0 {
-		return out, nil
-	}
-	buckets := int64(q.MaxPoints / 2)
-	args := append([]any{q.Name}, paths...)
-	inRuns := `r.path IN (?` + strings.Repeat(", ?", len(paths)-1) + `)`
-	num := `num AS (
-			SELECT sel.*, row_number() OVER (PARTITION BY path ORDER BY rp, seq) - 1 AS rn,
-				count(*) OVER (PARTITION BY path) AS n
-			FROM sel WHERE y IS NOT NULL AND isfinite(y))`
-	var sqlText string
-	if q.X == XEpoch {
-		// root: for values more than two loops deep, the outermost
-		// iteration through a recursive walk (rare; kept out of the
-		// common path).
-		sqlText = `WITH RECURSIVE sel AS (
-			SELECT l.sid, l.seq, l.c, l.ci, l.cp, COALESCE(g.depth, 0) AS depth, r.path,
-				s.kind = 'replay' AS rp, TRY_CAST(l.v AS DOUBLE) AS y
-			FROM raw.logs l JOIN raw.sources s ON s.sid = l.sid JOIN raw.runs r ON r.rid = s.rid
-			LEFT JOIN raw.sigs g ON g.id = l.sig
-			WHERE l.nid = (SELECT id FROM raw.names WHERE name = ?) AND l.t IN (1, 2) AND ` + inRuns + `),
-		up(sid, c, p, i) AS (
-			SELECT DISTINCT x.sid, x.c, x.p, x.i FROM raw.ctx x JOIN (SELECT DISTINCT sid, cp FROM sel WHERE depth > 2) d
-				ON x.sid = d.sid AND x.c = d.cp
-			UNION ALL
-			SELECT u.sid, u.c, x.p, x.i FROM up u JOIN raw.ctx x ON x.sid = u.sid AND x.c = u.p WHERE u.p <> 0),
-		roots AS (SELECT sid, c, i FROM up WHERE p = 0),
-		` + num + `,
-		pts AS (
-			SELECT l.path, l.n, l.rn, l.rp, l.y, (` + xexpr + `)::DOUBLE AS x
-			FROM num l LEFT JOIN raw.ctx pc ON pc.sid = l.sid AND pc.c = l.cp AND l.depth = 2
-			LEFT JOIN (SELECT sid, c, i AS root FROM roots) rt ON rt.sid = l.sid AND rt.c = l.cp AND l.depth > 2)`
-	} else {
-		// Step and global need no loops but the value's own context's
-		// iteration, copied into raw.logs: no joins over the values.
-		sqlText = `WITH sel AS (
-			SELECT l.seq, l.ci, r.path, s.kind = 'replay' AS rp, TRY_CAST(l.v AS DOUBLE) AS y
-			FROM raw.logs l JOIN raw.sources s ON s.sid = l.sid JOIN raw.runs r ON r.rid = s.rid
-			WHERE l.nid = (SELECT id FROM raw.names WHERE name = ?) AND l.t IN (1, 2) AND ` + inRuns + `),
-		` + num + `,
-		pts AS (SELECT l.path, l.n, l.rn, l.rp, l.y, (` + xexpr + `)::DOUBLE AS x FROM num l)`
-	}
-	if buckets > 0 {
-		// Each bucket's minimum and maximum, with where they are.
-		sqlText += `
-		SELECT path, any_value(n), bucket, arg_min(rn, y), arg_min(x, y), min(y), bool_or(rp),
-			arg_max(rn, y), arg_max(x, y), max(y)
-		FROM (SELECT *, CASE WHEN n > ` + fmt.Sprint(2*buckets) + ` THEN rn * ` + fmt.Sprint(buckets) + ` // n ELSE rn END AS bucket FROM pts)
-		GROUP BY path, bucket ORDER BY path, bucket`
-	} else {
-		sqlText += `
-		SELECT path, n, rn, rn, x, y, rp, rn, x, y FROM pts ORDER BY path, rn`
-	}
-	rows, err := s.db.QueryContext(ctx, sqlText, args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: series %q: %w", s.path, q.Name, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var p string
-		var n, bucket, rnMin, rnMax int64
-		var xMin, yMin, xMax, yMax float64
-		var rp bool
-		if err := rows.Scan(&p, &n, &bucket, &rnMin, &xMin, &yMin, &rp, &rnMax, &xMax, &yMax); err != nil {
-			return nil, err
-		}
-		sr := &out[idx[p]]
-		sr.N = n
-		add := func(x, y float64) {
-			sr.X = append(sr.X, x)
-			sr.Y = append(sr.Y, y)
-			sr.Replayed = append(sr.Replayed, rp)
-		}
-		switch {
-		case rnMin == rnMax:
-			add(xMin, yMin)
-		case rnMin < rnMax:
-			add(xMin, yMin)
-			add(xMax, yMax)
-		default:
-			add(xMax, yMax)
-			add(xMin, yMin)
-		}
-	}
-	return out, rows.Err()
 }
 
 // Lacking returns, for each of names, the ids of the recorded runs that

@@ -1,9 +1,7 @@
 package ui
 
 import (
-	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -118,7 +116,8 @@ func (srv *Server) runsTable(r *http.Request) (*runsJSON, error) {
 
 func (srv *Server) buildRunsTable(r *http.Request) (*runsJSON, error) {
 	metrics := list(r, "metrics")
-	rows, err := srv.store.RunTable(r.Context(), r.URL.Query().Get("where"), metrics)
+	// runsTable has just ingested.
+	rows, err := srv.store.RunTable(storage.Ingested(r.Context()), r.URL.Query().Get("where"), metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -166,9 +165,7 @@ func (srv *Server) handleRuns(w http.ResponseWriter, r *http.Request) {
 	default:
 		// The page's own request: the encoded table is kept with it.
 		t.once.Do(func() {
-			var b bytes.Buffer
-			json.NewEncoder(&b).Encode(t)
-			t.encoded = b.Bytes()
+			t.encoded = append(t.appendJSON(make([]byte, 0, 256*len(t.Runs)+64)), '\n')
 		})
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")

@@ -122,7 +122,7 @@ func (c *seriesCache) get(ctx context.Context, s *storage.Store, q storage.Serie
 		return out, nil
 	}
 	q.Runs = missing
-	ss, err := s.Series(ctx, q)
+	ss, err := s.Series(storage.Ingested(ctx), q)
 	if err != nil {
 		return nil, err
 	}
