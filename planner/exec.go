@@ -249,6 +249,13 @@ func (p *replayer) prepareSteps(ctx context.Context, row *Row, v *version) error
 	fmt.Fprintf(log, "version %s of %s, work directory %s\n", run.Snapshot, run.Filename, work)
 	tree := filepath.Join(work, "src")
 	v.tree = tree
+	// Each step's time goes to the version's log: where a slow
+	// preparation spends it.
+	step := time.Now()
+	took := func(what string) {
+		fmt.Fprintf(log, "%s took %.3fs\n", what, time.Since(step).Seconds())
+		step = time.Now()
+	}
 	p.status(row, "materialising version "+short(run.Snapshot))
 	if err := Materialize(p.opt.Root, run.Snapshot, tree); err != nil {
 		return err
@@ -263,6 +270,7 @@ func (p *replayer) prepareSteps(ctx context.Context, row *Row, v *version) error
 	if err := fixReplaces(modDir, filepath.Join(p.opt.Root, relMod), tree, p.opt.Root); err != nil {
 		return err
 	}
+	took("materialising")
 	p.status(row, "propagating")
 	// The loads select the version's files as its build does: a file
 	// behind a tag the run was built with is part of it.
@@ -275,6 +283,7 @@ func (p *replayer) prepareSteps(ctx context.Context, row *Row, v *version) error
 	if err != nil {
 		return err
 	}
+	took("propagating")
 	a, err := analyze(ctx, v.pkg, flags)
 	if err != nil {
 		return fmt.Errorf("version %s: %w", short(run.Snapshot), err)
@@ -287,9 +296,11 @@ func (p *replayer) prepareSteps(ctx context.Context, row *Row, v *version) error
 		v.notes = append(v.notes, w.Error())
 		fmt.Fprintf(log, "analysis: %s\n", w.Error())
 	}
+	took("analysing")
 	if err := instrument(ctx, a, log); err != nil {
 		return err
 	}
+	took("instrumenting")
 	if err := ensureCommit(a); err != nil {
 		return err
 	}
@@ -299,6 +310,7 @@ func (p *replayer) prepareSteps(ctx context.Context, row *Row, v *version) error
 	if err := build(ctx, modDir, v.pkg, v.bin, run.Build, log); err != nil {
 		return fmt.Errorf("version %s: %w", short(run.Snapshot), err)
 	}
+	took("building")
 	return nil
 }
 
