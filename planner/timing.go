@@ -137,7 +137,10 @@ func (t *runTimes) reviseLocked(timed bool) {
 			starts[w] = t.ready
 		}
 	}
-	t.out.Revised = revise(r, t.lv, t.ranges, c, t.out.began, starts, t.firsts)
+	// Like Ran, the revision leaves out the waits for other runs' slots
+	// (its version's, then its workers' so far): its end, measured from
+	// the replay's start, includes them.
+	t.out.Revised = max(revise(r, t.lv, t.ranges, c, t.out.began, starts, t.firsts)-t.out.Queued-t.queued, time.Millisecond)
 	what := "version ready"
 	if timed {
 		var first time.Duration

@@ -2,10 +2,14 @@ package planner
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/flordb/flor/runtime"
 )
 
 // TestReplayTimes: a replay revises its estimate from its workers' first
@@ -88,5 +92,30 @@ func TestReplayRunsShareSlots(t *testing.T) {
 	}
 	if n := p.count("SELECT count(*) FROM logs WHERE value_name = 'w2' AND replayed"); n != 2+2+2 {
 		t.Errorf("%d replayed w2 values, want 6", n)
+	}
+}
+
+// TestRevisedLeavesOutQueues: a run that waited for other runs' slots is
+// revised, as Ran is measured, without the waits.
+func TestRevisedLeavesOutQueues(t *testing.T) {
+	run := &Run{Filename: ".", Tstamp: "t", Iterations: []time.Duration{time.Second, time.Second, time.Second, time.Second}}
+	row := &Row{Run: run}
+	lv := Level{Mode: runtime.ModeLoop}
+	ranges := [][2]int64{{0, 2}, {2, 4}}
+	began := time.Now().Add(-10 * time.Second)
+	p := &replayer{opt: Options{Progress: io.Discard}, costs: &costs{Programs: map[string]*programCosts{}}}
+	out := &Outcome{Row: row, began: began, Queued: 2 * time.Second}
+	tm := p.newTimes(row, lv, ranges, []string{"", ""}, out)
+	tm.started(0, 3*time.Second)
+	tm.started(1, time.Second)
+	now := time.Now()
+	tm.firsts = []*runtime.Progress{
+		{Iter: 0, Began: now.Add(-time.Second), Ended: now},
+		{Iter: 2, Began: now.Add(-time.Second), Ended: now},
+	}
+	tm.revise(true)
+	whole := revise(run, lv, ranges, p.costs, began, tm.starts, tm.firsts)
+	if want := whole - 5*time.Second; out.Revised != want {
+		t.Errorf("revised %v, want %v: the end %v less the version's wait (2s) and the longest worker's (3s)", out.Revised, want, whole)
 	}
 }
