@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"testing"
 	"time"
 
 	"github.com/flordb/flor/runtime"
@@ -63,6 +64,11 @@ func costsFile(home string) string { return filepath.Join(home, "logs", "replay-
 // instead of the defaults. "" when the user has no cache directory. A
 // variable, for the tests.
 var machineCostsFile = func() string {
+	// A test binary's replays, of small programs on a machine busy with
+	// the other tests, are no measure of the user's own.
+	if testing.Testing() {
+		return ""
+	}
 	d, err := os.UserCacheDir()
 	if err != nil {
 		return ""
