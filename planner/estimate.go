@@ -29,9 +29,12 @@ import (
 // is measured by each replay and kept in the flor home (costsFile) for the
 // next estimates.
 
-// Costs the planner assumes until a replay in the flor home measured them.
+// Costs the planner assumes until a replay in the flor home, or on the
+// machine, measured them. Preparing is mostly building the version: its
+// dependencies are in the build cache already when its runs were built on
+// this machine, so it is about the 1.5 s a small program's takes.
 const (
-	defaultPrepare = 3 * time.Second
+	defaultPrepare = 1500 * time.Millisecond
 	defaultCached  = 50 * time.Millisecond
 	defaultStart   = 200 * time.Millisecond
 	defaultFinish  = 50 * time.Millisecond
