@@ -2,10 +2,12 @@ package analyzer
 
 import (
 	"context"
+	"fmt"
 	"go/ast"
 	"go/build"
 	"go/types"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/tools/go/packages"
@@ -83,24 +85,115 @@ func (s *state) foreignState(path string) *state {
 		return fs
 	}
 	s.foreign[path] = nil
-	src := &Sources{}
-	cfg := &packages.Config{Context: context.Background(), Mode: foreignMode, Dir: s.a.Dir, ParseFile: src.ParseFile}
-	pkgs, err := packages.Load(cfg, path)
-	if err != nil || len(pkgs) != 1 || PackageErrors(pkgs[0]) != nil || pkgs[0].Types == nil || pkgs[0].TypesInfo == nil {
+	l, ok := s.prefetch.get(path)
+	if !ok || l.err != nil {
+		l = loadForeign(context.Background(), s.a.Dir, path)
+	}
+	if l.err != nil {
 		return nil
 	}
-	pkg := pkgs[0]
+	pkg := l.pkg
 	a := &Analysis{Pkg: pkg.PkgPath, src: map[string][]byte{}}
 	fs := newState(a, pkg)
 	fs.noForeign = true
 	for _, f := range pkg.Syntax {
 		name := fs.fset.File(f.Pos()).Name()
-		a.src[name] = src.get(name)
+		a.src[name] = l.src.get(name)
 	}
 	fs.index()
 	fs.summaries = fs.computeSummaries(false)
 	s.foreign[path] = fs
 	return fs
+}
+
+// foreignLoad is the load of a package of local source.
+type foreignLoad struct {
+	done chan struct{} // closed when the fields are set
+	pkg  *packages.Package
+	src  *Sources
+	err  error
+}
+
+func loadForeign(ctx context.Context, dir, path string) *foreignLoad {
+	l := &foreignLoad{src: &Sources{}}
+	cfg := &packages.Config{Context: ctx, Mode: foreignMode, Dir: dir, ParseFile: l.src.ParseFile}
+	pkgs, err := packages.Load(cfg, path)
+	switch {
+	case err != nil:
+		l.err = err
+	case len(pkgs) != 1 || pkgs[0].Types == nil || pkgs[0].TypesInfo == nil:
+		l.err = fmt.Errorf("%s: %w: not loaded", path, ErrLoad)
+	default:
+		l.err = PackageErrors(pkgs[0])
+		l.pkg = pkgs[0]
+	}
+	return l
+}
+
+// A prefetch loads the packages of local source a main package imports
+// while the main package itself loads: the analysis summarises those it
+// calls into, and each load takes about as long as the main package's.
+type prefetch struct {
+	ctx    context.Context
+	dir    string
+	listed chan struct{}           // closed when loads is complete
+	loads  map[string]*foreignLoad // by import path
+}
+
+func newPrefetch(ctx context.Context, dir string) *prefetch {
+	return &prefetch{ctx: ctx, dir: dir, listed: make(chan struct{}), loads: map[string]*foreignLoad{}}
+}
+
+// start lists the imports outside the standard library and flor (whose
+// calls the analysis knows) and starts loading those of local source. It
+// returns at once.
+func (p *prefetch) start(paths []string) {
+	var candidates []string
+	for _, path := range paths {
+		if path == FlorPath || strings.HasPrefix(path, FlorPath+"/runtime") {
+			continue
+		}
+		if first, _, _ := strings.Cut(path, "/"); strings.Contains(first, ".") {
+			candidates = append(candidates, path)
+		}
+	}
+	go func() {
+		defer close(p.listed)
+		if len(candidates) == 0 {
+			return
+		}
+		cfg := &packages.Config{Context: p.ctx, Mode: packages.NeedName | packages.NeedFiles, Dir: p.dir}
+		pkgs, err := packages.Load(cfg, candidates...)
+		if err != nil {
+			return
+		}
+		for _, pkg := range pkgs {
+			if len(pkg.Errors) > 0 || len(pkg.GoFiles) == 0 || !localSource(pkg.GoFiles[0]) || !slices.Contains(candidates, pkg.PkgPath) {
+				continue
+			}
+			l := &foreignLoad{done: make(chan struct{})}
+			p.loads[pkg.PkgPath] = l
+			go func() {
+				defer close(l.done)
+				r := loadForeign(p.ctx, p.dir, pkg.PkgPath)
+				l.pkg, l.src, l.err = r.pkg, r.src, r.err
+			}()
+		}
+	}()
+}
+
+// get waits for the prefetched load of path; ok is false when path was
+// not prefetched.
+func (p *prefetch) get(path string) (l *foreignLoad, ok bool) {
+	if p == nil {
+		return nil, false
+	}
+	<-p.listed
+	if l = p.loads[path]; l == nil {
+		return nil, false
+	}
+	<-l.done
+	return l, true
 }
 
 // declOf returns the declaration, in this package's own load, of fn (a

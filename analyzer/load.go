@@ -14,6 +14,8 @@ import (
 	"sync"
 
 	"golang.org/x/tools/go/packages"
+
+	"github.com/flordb/flor/internal/pkgload"
 )
 
 // Mode is the go/packages load mode AnalyzePackage needs.
@@ -25,6 +27,9 @@ const Mode = packages.NeedName | packages.NeedFiles | packages.NeedSyntax |
 type Sources struct {
 	mu    sync.Mutex
 	files map[string][]byte
+	// prefetch holds the loads of the package's imports of local source
+	// that its load started.
+	prefetch *prefetch
 }
 
 // ParseFile is a packages.Config.ParseFile that records each file's bytes.
@@ -85,7 +90,24 @@ func load(ctx context.Context, dir string, buildFlags []string, patterns []strin
 	}
 	src := &Sources{}
 	cfg := &packages.Config{Context: ctx, Mode: Mode, Dir: dir, BuildFlags: buildFlags, ParseFile: src.ParseFile}
-	pkgs, err := packages.Load(cfg, patterns...)
+	var pkgs []*packages.Package
+	var err error
+	if len(patterns) == 1 && patterns[0] == "." {
+		// One directory: a program just edited is not compiled to be
+		// analysed, and the packages it imports whose functions the
+		// analysis summarises load alongside.
+		pre := newPrefetch(ctx, dir)
+		started := false
+		pkgs, err = pkgload.Load(cfg, pkgload.OnImports(func(paths []string) {
+			started = true
+			pre.start(paths)
+		}))
+		if started {
+			src.prefetch = pre
+		}
+	} else {
+		pkgs, err = packages.Load(cfg, patterns...)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w: %w", strings.Join(patterns, " "), ErrLoad, err)
 	}

@@ -49,6 +49,7 @@ type state struct {
 	// is set in those analyses, which do not follow further packages.
 	foreign   map[string]*state
 	noForeign bool
+	prefetch  *prefetch // the loads of foreign packages under way, if any
 
 	// randWarned holds the draws from math/rand's global generator that
 	// a block's warning names already.
@@ -91,6 +92,9 @@ func AnalyzePackage(pkg *packages.Package, src *Sources) (*Analysis, error) {
 		Checkpoints: []*Registration{}, Blocks: []*Block{}, Carried: []*Effect{}, Diagnostics: []Diagnostic{},
 	}
 	s := newState(a, pkg)
+	if src != nil {
+		s.prefetch = src.prefetch
+	}
 	for _, f := range pkg.Syntax {
 		name := s.fset.File(f.Pos()).Name()
 		b, err := sourceOf(s.fset, f, src)

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/tools/go/packages"
 
+	"github.com/flordb/flor/internal/pkgload"
 	"github.com/flordb/flor/rewrite/gumtree"
 )
 
@@ -221,7 +222,7 @@ func typecheckDeps(fset *token.FileSet, dir string, files []*srcFile, o options)
 			return parser.ParseFile(fset, name, src, parser.SkipObjectResolution)
 		},
 	}
-	pkgs, err := packages.Load(cfg, ".")
+	pkgs, err := pkgload.Load(cfg)
 	if err != nil || len(pkgs) != 1 || pkgs[0].Types == nil || pkgs[0].TypesInfo == nil {
 		return nil, nil, nil
 	}
