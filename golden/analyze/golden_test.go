@@ -102,3 +102,34 @@ func mustSection(t *testing.T, c *analyzertest.Case, name string) string {
 	}
 	return s
 }
+
+// TestGoldenOneDirectory analyses each case as flor does a program (one
+// directory, loaded without compiling it, its local imports alongside):
+// the analysis must be the one the golden file holds.
+func TestGoldenOneDirectory(t *testing.T) {
+	if *update {
+		t.Skip("-update rewrites from TestGolden")
+	}
+	cases := analyzertest.ReadCases(t, "testdata")
+	m := analyzertest.NewModule(t)
+	for _, c := range cases {
+		m.Write(t, c.Name, c.In)
+	}
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			t.Parallel()
+			a, err := analyzer.Analyze(context.Background(), filepath.Join(m.Dir, c.Name))
+			var text bytes.Buffer
+			if a != nil {
+				if werr := a.WriteText(&text); werr != nil {
+					t.Fatal(werr)
+				}
+			} else {
+				fmt.Fprintf(&text, "error: %v\n", err)
+			}
+			if d := cmp.Diff(mustSection(t, c, "analysis"), text.String()); d != "" {
+				t.Errorf("analysis differs (-want +got):\n%s", d)
+			}
+		})
+	}
+}
