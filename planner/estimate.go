@@ -67,17 +67,30 @@ func costsFile(home string) string { return filepath.Join(home, "logs", "replay-
 // instead of the defaults. "" when the user has no cache directory. A
 // variable, for the tests.
 var machineCostsFile = func() string {
+	return machineCostsPath(testing.Testing(), os.Getenv, os.UserCacheDir)
+}
+
+// machineCostsPath is machineCostsFile's answer for a process that is a
+// test binary or not, with its environment and cache directory.
+func machineCostsPath(inTest bool, getenv func(string) string, cacheDir func() (string, error)) string {
 	// A test binary's replays, of small programs on a machine busy with
-	// the other tests, are no measure of the user's own.
-	if testing.Testing() {
+	// the other tests, are no measure of the user's own; nor are those of
+	// a flor the tests built and run, which say so with MachineCostsEnv.
+	if inTest || getenv(MachineCostsEnv) == "off" {
 		return ""
 	}
-	d, err := os.UserCacheDir()
+	d, err := cacheDir()
 	if err != nil {
 		return ""
 	}
 	return filepath.Join(d, "flor", "replay-costs.json")
 }
+
+// MachineCostsEnv, set to "off", keeps a replay from reading or writing
+// the machine's costs: its estimates start from the flor home's or the
+// defaults. Tests that run flor set it, so that replays on a machine busy
+// with them do not set the user's next estimates.
+const MachineCostsEnv = "FLOR_MACHINE_COSTS"
 
 // anyProgram is the machine file's one program: every program's costs
 // blended.

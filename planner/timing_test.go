@@ -119,3 +119,34 @@ func TestRevisedLeavesOutQueues(t *testing.T) {
 		t.Errorf("revised %v, want %v: the end %v less the version's wait (2s) and the longest worker's (3s)", out.Revised, want, whole)
 	}
 }
+
+// The machine's costs are left alone by test binaries and by a flor run
+// with FLOR_MACHINE_COSTS=off (a flor the tests built).
+func TestMachineCostsPath(t *testing.T) {
+	cacheDir := func() (string, error) { return "/cache", nil }
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == MachineCostsEnv {
+				return v
+			}
+			return ""
+		}
+	}
+	for _, c := range []struct {
+		inTest bool
+		env    string
+		want   string
+	}{
+		{false, "", "/cache/flor/replay-costs.json"},
+		{false, "on", "/cache/flor/replay-costs.json"},
+		{false, "off", ""},
+		{true, "", ""},
+	} {
+		if got := machineCostsPath(c.inTest, env(c.env), cacheDir); got != c.want {
+			t.Errorf("test binary %v, %s=%q: %q, want %q", c.inTest, MachineCostsEnv, c.env, got, c.want)
+		}
+	}
+	if got := machineCostsPath(false, env(""), func() (string, error) { return "", os.ErrNotExist }); got != "" {
+		t.Errorf("no cache directory: %q, want none", got)
+	}
+}

@@ -252,7 +252,7 @@ func (b *bench) goBuild(ctx context.Context, dir, out, target string) error {
 func (b *bench) env() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "FLOR_") || strings.HasPrefix(kv, "FLOR_CHECKPOINT_EPSILON=") {
+		if !strings.HasPrefix(kv, "FLOR_") || strings.HasPrefix(kv, "FLOR_CHECKPOINT_EPSILON=") || strings.HasPrefix(kv, "FLOR_MACHINE_COSTS=") {
 			env = append(env, kv)
 		}
 	}
@@ -767,9 +767,17 @@ func (b *bench) report(w io.Writer) {
 	if outer != nil {
 		r := ratio(outer)
 		fmt.Fprintf(w, "  outer loop:  flor replay --yes --workers %d %s\n", W, outer.logName)
-		fmt.Fprintf(w, "    replay / original = %s / %s = %.3f   target <= 0.10: %s", s(outer.wall), s(b.orig.wall), r, verdict(r, 0.10))
-		if b.orig.wall < 30*time.Second {
+		// The target falls as the run's length hides the fixed cost:
+		// 0.10 from 30 s on, 0.04 from 5 minutes on.
+		target, from, fromText := 0.10, 30*time.Second, "30 s"
+		if b.orig.wall >= 5*time.Minute {
+			target, from, fromText = 0.04, 5*time.Minute, "5 minutes"
+		}
+		fmt.Fprintf(w, "    replay / original = %s / %s = %.3f   target <= %.2f: %s", s(outer.wall), s(b.orig.wall), r, target, verdict(r, target))
+		if b.orig.wall < from {
 			fmt.Fprintf(w, " (the target is for runs of 30 s or more; this one took %s s)", s(b.orig.wall))
+		} else {
+			fmt.Fprintf(w, " (the target for runs of %s or more)", fromText)
 		}
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "    all: %s\n", walls(outerAll))

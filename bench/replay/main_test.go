@@ -5,12 +5,17 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/flordb/flor/examples"
 )
+
+// The flor the tests run replays on a machine busy with them: no measure
+// for the user's next estimates.
+func init() { os.Setenv("FLOR_MACHINE_COSTS", "off") }
 
 // TestBenchSmall runs the whole bench on a tiny run: every replay must
 // finish at its level with values that pass the checks, and the report

@@ -11,6 +11,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// The flor binaries the tests build replay on a machine busy with the
+	// tests: no measure of the user's replays.
+	os.Setenv("FLOR_MACHINE_COSTS", "off")
 	testscript.Main(m, map[string]func(){
 		"flor": func() { os.Exit(newMain(os.Stdin, os.Stdout, os.Stderr).Run(context.Background(), os.Args[1:])) },
 	})

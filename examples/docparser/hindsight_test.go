@@ -18,6 +18,10 @@ import (
 	"github.com/flordb/flor/storage"
 )
 
+// The flor the tests run replays on a machine busy with them: no measure
+// for the user's next estimates.
+func init() { os.Setenv("FLOR_MACHINE_COSTS", "off") }
+
 // newFeature is the page feature added after featurize was recorded:
 // FlorDB's issue 135, hindsight logging on a loop that is not training.
 const (

@@ -14,6 +14,10 @@ import (
 	"github.com/flordb/flor/internal/scratch"
 )
 
+// The flor the tests run replays on a machine busy with them: no measure
+// for the user's next estimates.
+func init() { os.Setenv("FLOR_MACHINE_COSTS", "off") }
+
 // The end-to-end test: a git project with two committed versions of this
 // example (the second renames the trainer), a recorded run of each, then
 // new statements in the working tree at the top of the epoch loop and in
