@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"go/types"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -205,5 +206,43 @@ func TestLoadParseFile(t *testing.T) {
 	}
 	if obj := pkgs[0].Types.Scope().Lookup("main"); obj == nil || obj.(*types.Func) == nil {
 		t.Error("main not declared")
+	}
+}
+
+// A module that vendors its dependencies loads them from vendor/, as the
+// build does.
+func TestLoadVendored(t *testing.T) {
+	dir := writeModule(t, map[string]string{
+		"main.go":       "package main\n\nimport \"example.com/dep\"\n\nfunc main() { println(dep.Two()) }\n",
+		"depsrc/go.mod": "module example.com/dep\n\ngo 1.24\n",
+		"depsrc/dep.go": "package dep\n\nfunc Two() int { return 2 }\n",
+	})
+	gomod := filepath.Join(dir, "go.mod")
+	b, err := os.ReadFile(gomod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, "\nrequire example.com/dep v0.0.0\n\nreplace example.com/dep => ./depsrc\n"...)
+	if err := os.WriteFile(gomod, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "mod", "vendor")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go mod vendor: %v\n%s", err, out)
+	}
+	// The vendored copy, not depsrc, is what the build uses.
+	if err := os.RemoveAll(filepath.Join(dir, "depsrc")); err != nil {
+		t.Fatal(err)
+	}
+	fast, slow, err := loadBoth(t, dir)
+	if err != nil {
+		t.Fatalf("load: %v, want the package loaded without go/packages", err)
+	}
+	if got, want := describe(fast), describe(slow); got != want {
+		t.Errorf("load differs from packages.Load:\n--- load\n%s\n--- packages.Load\n%s", got, want)
+	}
+	if len(fast.Errors) > 0 {
+		t.Errorf("errors: %v", fast.Errors)
 	}
 }
