@@ -57,14 +57,7 @@ func TestGolden(t *testing.T) {
 		}
 		t.Run(c.Name, func(t *testing.T) {
 			a, err := analyzer.AnalyzePackage(pkg, src)
-			var text bytes.Buffer
-			if a != nil {
-				if werr := a.WriteText(&text); werr != nil {
-					t.Fatal(werr)
-				}
-			} else {
-				fmt.Fprintf(&text, "error: %v\n", err)
-			}
+			got := analysisText(t, a, err)
 			// A case that must fail names the error it fails with.
 			want, mustFail := c.Section("error")
 			switch {
@@ -81,7 +74,6 @@ func TestGolden(t *testing.T) {
 					t.Errorf("error %v does not wrap %s", err, strings.TrimSpace(want))
 				}
 			}
-			got := text.String()
 			if *update {
 				c.Set("analysis", []byte(got))
 				c.Save(t)
@@ -92,6 +84,21 @@ func TestGolden(t *testing.T) {
 			}
 		})
 	}
+}
+
+// analysisText is what the golden file holds of an analysis: its text, or
+// the error when there is none.
+func analysisText(t *testing.T, a *analyzer.Analysis, err error) string {
+	t.Helper()
+	var text bytes.Buffer
+	if a == nil {
+		fmt.Fprintf(&text, "error: %v\n", err)
+		return text.String()
+	}
+	if werr := a.WriteText(&text); werr != nil {
+		t.Fatal(werr)
+	}
+	return text.String()
 }
 
 func mustSection(t *testing.T, c *analyzertest.Case, name string) string {
@@ -119,15 +126,8 @@ func TestGoldenOneDirectory(t *testing.T) {
 		t.Run(c.Name, func(t *testing.T) {
 			t.Parallel()
 			a, err := analyzer.Analyze(context.Background(), filepath.Join(m.Dir, c.Name))
-			var text bytes.Buffer
-			if a != nil {
-				if werr := a.WriteText(&text); werr != nil {
-					t.Fatal(werr)
-				}
-			} else {
-				fmt.Fprintf(&text, "error: %v\n", err)
-			}
-			if d := cmp.Diff(mustSection(t, c, "analysis"), text.String()); d != "" {
+			got := analysisText(t, a, err)
+			if d := cmp.Diff(mustSection(t, c, "analysis"), got); d != "" {
 				t.Errorf("analysis differs (-want +got):\n%s", d)
 			}
 		})
