@@ -235,6 +235,9 @@ func TestLoadVendored(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(dir, "depsrc")); err != nil {
 		t.Fatal(err)
 	}
+	// As the go command does by default for a module with vendor/ (a
+	// -mod flag in the environment, such as CI's, would override it).
+	t.Setenv("GOFLAGS", "-mod=vendor")
 	fast, slow, err := loadBoth(t, dir)
 	if err != nil {
 		t.Fatalf("load: %v, want the package loaded without go/packages", err)
