@@ -144,7 +144,7 @@ func load(cfg *packages.Config, o options) (*packages.Package, error) {
 	}
 	for _, p := range paths {
 		if imports[p] == nil {
-			return nil, errFallback // a vendored or otherwise renamed import
+			return nil, errFallback // resolved to another path (GOPATH-mode vendor/)
 		}
 	}
 
